@@ -1,0 +1,98 @@
+"""MNIST loads offline from the vendored files; corruption is reported with the file's name."""
+
+import gzip
+import shutil
+import socket
+
+import pytest
+import torch
+
+from course_lib import data
+from course_lib.data import MNIST_FILES, MNISTChecksumError, MNISTUnavailableError, load_mnist, mnist_tensors
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a network connection fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the test tried to use the network")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_vendored_gzip_files_are_in_the_repository():
+    for name in MNIST_FILES:
+        assert (data.VENDORED_DIR / f"{name}.gz").is_file(), name
+
+
+def test_loads_offline_from_vendored_files_into_an_empty_cache(tmp_path, no_network):
+    train = load_mnist(train=True, root=tmp_path)
+    test = load_mnist(train=False, root=tmp_path)
+    assert len(train) == 60000 and len(test) == 10000
+    image, label = train[0]
+    assert image.shape == (1, 28, 28) and 0.0 <= image.min() and image.max() <= 1.0
+    assert label == 5  # the first training digit of MNIST is a 5
+    assert (tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte").stat().st_size == 47040016
+
+
+def test_second_load_uses_the_cache_without_extracting_again(tmp_path, no_network, monkeypatch):
+    load_mnist(train=False, root=tmp_path)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("extracted again although the cache was complete")
+
+    monkeypatch.setattr(data, "extract_vendored", fail)
+    assert len(load_mnist(train=False, root=tmp_path)) == 10000
+
+
+def test_mnist_tensors_are_flat_scaled_and_int64(tmp_path, no_network):
+    X, y = mnist_tensors(train=False, root=tmp_path, dtype=torch.float64)
+    assert X.shape == (10000, 784) and X.dtype == torch.float64 and y.dtype == torch.int64
+    assert float(X.min()) == 0.0 and float(X.max()) == 1.0
+    assert sorted(torch.unique(y).tolist()) == list(range(10))
+
+
+def _copy_vendored(tmp_path):
+    vendored = tmp_path / "vendored"
+    vendored.mkdir()
+    for name in MNIST_FILES:
+        shutil.copy(data.VENDORED_DIR / f"{name}.gz", vendored / f"{name}.gz")
+    return vendored
+
+
+def test_a_file_with_wrong_bytes_is_named_in_the_error(tmp_path):
+    vendored = _copy_vendored(tmp_path)
+    # Re-compress the labels with one byte changed: valid gzip, wrong content.
+    name = "t10k-labels-idx1-ubyte"
+    with gzip.open(vendored / f"{name}.gz", "rb") as f:
+        raw = bytearray(f.read())
+    raw[100] ^= 0xFF
+    with gzip.open(vendored / f"{name}.gz", "wb") as f:
+        f.write(bytes(raw))
+    with pytest.raises(MNISTChecksumError, match=name):
+        data.extract_vendored(tmp_path / "cache", vendored_dir=vendored)
+    assert not (tmp_path / "cache" / "MNIST" / "raw" / name).exists()
+
+
+def test_a_truncated_gzip_file_is_named_in_the_error(tmp_path):
+    vendored = _copy_vendored(tmp_path)
+    name = "train-labels-idx1-ubyte"
+    path = vendored / f"{name}.gz"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(MNISTChecksumError, match=name):
+        data.extract_vendored(tmp_path / "cache", vendored_dir=vendored)
+
+
+def test_without_any_source_the_error_lists_what_was_tried(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "VENDORED_DIR", tmp_path / "nowhere")
+    with pytest.raises(MNISTUnavailableError) as info:
+        load_mnist(root=tmp_path / "cache", download=False)
+    message = str(info.value)
+    assert "vendored" in message and "cache" in message and "download" in message and "What to do" in message
+
+
+def test_cache_folder_follows_the_environment_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.DATA_ENV_VAR, str(tmp_path))
+    assert data.default_root() == tmp_path
