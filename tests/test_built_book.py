@@ -28,7 +28,7 @@ def _page(name: str) -> str:
 
 def test_index_shows_the_preface_and_links_notation_and_bibliography():
     index = _page("index.html")
-    assert "Preface" in index
+    assert "<h1>Preface" in index, "index.html must be the preface itself, not a redirect"
     assert "chapters/notation.html" in index and "chapters/bibliography.html" in index
 
 
