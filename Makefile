@@ -27,7 +27,7 @@ book: env
 test: env lint unit nbval build-check
 
 lint: env
-	$(VENV)/bin/ruff check course_lib tests benchmarks
+	$(VENV)/bin/ruff check course_lib tests benchmarks chapters
 
 unit: env
 	$(PY) -m pytest tests -n $(JOBS) -p no:cacheprovider

@@ -1,0 +1,111 @@
+"""Adam: bias-corrected running moments of the gradient, with optional AMSGrad."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ._base import Closure, CourseOptimizer, check_beta, check_lr, check_nonnegative
+
+__all__ = ["Adam"]
+
+
+class Adam(CourseOptimizer):
+    r"""Adam (Kingma & Ba, 2015), with AMSGrad (Reddi et al., 2018), as ``torch.optim.Adam``.
+
+    With :math:`g_t` the gradient after ``opt-common-maximize`` and, unless
+    ``decoupled_weight_decay``, ``opt-common-l2`` (with it, ``opt-common-decoupled-decay``
+    shrinks :math:`\theta_{t-1}` first, which makes this AdamW); :math:`m_0 = V_0 = 0`:
+
+    .. math::
+       m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t                          && \text{(opt-adam-first-moment)} \\
+       V_t &= \beta_2 V_{t-1} + (1-\beta_2)\, g_t \odot g_t                 && \text{(opt-adam-second-moment)} \\
+       c_1 &= 1 - \beta_1^t, \qquad c_2 = 1 - \beta_2^t                     && \text{(opt-adam-bias-correction)} \\
+       \hat V_t &= \max(\hat V_{t-1}, V_t) \ \text{(amsgrad)}, \quad \hat V_t = V_t \ \text{(otherwise)}
+                                                                            && \text{(opt-adam-amsgrad)} \\
+       s_t &= \sqrt{\hat V_t} / \sqrt{c_2} + \varepsilon                     && \text{(opt-adam-denominator)} \\
+       \theta_t &= \theta_{t-1} - \frac{\gamma}{c_1}\, \frac{m_t}{s_t}      && \text{(opt-adam-update)}
+
+    Equation labels: ``opt-adam-first-moment``, ``opt-adam-second-moment``,
+    ``opt-adam-bias-correction``, ``opt-adam-amsgrad``, ``opt-adam-denominator``,
+    ``opt-adam-update`` (and ``opt-common-maximize``, ``opt-common-l2``,
+    ``opt-common-decoupled-decay``).
+
+    Differences from the paper: Kingma & Ba write :math:`\hat m_t = m_t/c_1`,
+    :math:`\hat v_t = V_t/c_2` and :math:`\theta_t = \theta_{t-1} - \gamma \hat m_t /
+    (\sqrt{\hat v_t} + \varepsilon)`, which is the rule above; their "efficient version"
+    (end of their Section 2) instead adds :math:`\hat\varepsilon` to :math:`\sqrt{V_t}` before
+    the correction, which changes the meaning of :math:`\varepsilon` slightly. Reddi et al.'s
+    AMSGrad keeps the maximum of the *uncorrected* :math:`V_t` and uses no bias correction;
+    PyTorch (and this code) keeps the maximum of :math:`V_t` and still divides by
+    :math:`\sqrt{c_2}`. (Source 003's transcription adds 1, not :math:`\varepsilon`, to the
+    denominator; that is a slip: the code adds :math:`\varepsilon`.)
+
+    Differences from torch: none in the arithmetic (the same operations in the same order,
+    so float64 trajectories agree to the last bit on CPU); one temporary fewer per step in
+    the denominator. ``betas`` given as tensors, complex parameters,
+    ``foreach``/``fused``/``capturable``/``differentiable`` are left out.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float | Tensor = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        check_lr(lr)
+        check_nonnegative(eps, "epsilon value")
+        check_beta(betas[0], 0)
+        check_beta(betas[1], 1)
+        check_nonnegative(weight_decay, "weight_decay value")
+        defaults = {
+            "lr": lr,
+            "betas": (float(betas[0]), float(betas[1])),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["step"] = self._new_step_count()
+        state["exp_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # m_0
+        state["exp_avg_sq"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # V_0
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
+
+    @torch.no_grad()
+    def step(self, closure: Closure | None = None) -> Any:
+        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            gamma, (beta1, beta2), eps = float(group["lr"]), group["betas"], group["eps"]
+            omega, maximize, amsgrad = group["weight_decay"], group["maximize"], group["amsgrad"]
+            decoupled = group["decoupled_weight_decay"]
+            for theta, g, state in self._with_grad(group):
+                t = self._advance(state)
+                if decoupled:
+                    self._decoupled_decay(theta, gamma, omega)  # θ ← (1 − γω) θ  (opt-common-decoupled-decay)
+                    g = self._direction(theta, g, maximize=maximize, weight_decay=0)
+                else:
+                    g = self._direction(theta, g, maximize=maximize, weight_decay=omega)
+                m, V = state["exp_avg"], state["exp_avg_sq"]
+                m.lerp_(g, 1 - beta1)  # m_t = β1 m_{t−1} + (1−β1) g_t  (opt-adam-first-moment)
+                V.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # V_t = β2 V_{t−1} + (1−β2) g_t²  (opt-adam-second-moment)
+                c1, c2 = 1 - beta1**t, 1 - beta2**t  # (opt-adam-bias-correction)
+                if amsgrad:
+                    V = torch.maximum(state["max_exp_avg_sq"], V, out=state["max_exp_avg_sq"])  # (opt-adam-amsgrad)
+                s = V.sqrt().div_(c2**0.5).add_(eps)  # s_t = √V̂_t / √c2 + ε  (opt-adam-denominator)
+                theta.addcdiv_(m, s, value=-(gamma / c1))  # θ_t = θ_{t−1} − (γ/c1) m_t / s_t  (opt-adam-update)
+        return loss
