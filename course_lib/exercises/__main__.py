@@ -1,0 +1,60 @@
+"""Command line: ``python -m course_lib.exercises build [--check]`` and ``... grade SUBMISSIONS --out CSV``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from course_lib.exercises import build as builder
+from course_lib.exercises import grading
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m course_lib.exercises",
+                                     description="Build and grade the course's exercise notebooks.")
+    parser.add_argument("--root", type=Path, default=Path("."), help="the repository (default: found from here)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    b = commands.add_parser("build", help="write the student and solution notebooks and the book's markdown")
+    b.add_argument("--check", action="store_true", help="write nothing; exit 1 listing stale generated files")
+    g = commands.add_parser("grade", help="grade a folder of submitted notebooks")
+    g.add_argument("submissions", type=Path, help="folder of submitted .ipynb files (any depth)")
+    g.add_argument("--out", type=Path, required=True, help="the CSV to write")
+    g.add_argument("--timeout", type=float, default=60.0, help="seconds for a notebook's own cells (default 60)")
+    g.add_argument("--check-timeout", type=float, default=60.0, help="seconds per hidden check (default 60)")
+    g.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    args = parser.parse_args(argv)
+    try:
+        root = builder.find_root(args.root)
+    except FileNotFoundError as err:
+        print(err, file=sys.stderr)
+        return 2
+
+    if args.command == "build":
+        try:
+            if args.check:
+                stale = builder.stale_files(root)
+                if stale:
+                    print("Stale generated exercise files (run `python -m course_lib.exercises build`):")
+                    print("\n".join(f"  {p}" for p in stale))
+                    return 1
+                print("Generated exercise files are up to date.")
+                return 0
+            touched = builder.build(root)
+        except ValueError as err:
+            print(f"Invalid source notebook: {err}", file=sys.stderr)
+            return 2
+        print("\n".join(f"wrote {p}" for p in touched) or "Nothing to do: everything is up to date.")
+        return 0
+
+    if not args.submissions.is_dir():
+        print(f"{args.submissions} is not a folder", file=sys.stderr)
+        return 2
+    grading.grade(args.submissions, args.out, root, timeout=args.timeout, check_timeout=args.check_timeout,
+                  jobs=args.jobs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""The self-check engine says in plain words what is wrong, and never raises into the notebook."""
+
+import torch
+
+from course_lib.exercises import check
+from course_lib.exercises.checks import Case, check_function, check_number
+
+
+def reference(theta0, n_steps):
+    """A tiny trajectory function: theta_n = theta0 * 0.5**n."""
+    return torch.stack([theta0 * 0.5**n for n in range(n_steps + 1)])
+
+
+CASES = [Case((torch.arange(1.0, 7.0, dtype=torch.float64).reshape(3, 2), 4), description="a 3x2 start")]
+
+
+def run(student, **kwargs):
+    return check_function("9.1", student, reference, CASES, **kwargs)
+
+
+def test_a_correct_function_passes():
+    result = run(lambda theta0, n_steps: reference(theta0.clone(), n_steps))
+    assert result.passed and bool(result) and result.status == "passed" and "passed" in result.message
+
+
+def test_wrong_shape_is_reported_with_both_shapes_and_a_hint_for_a_missing_start():
+    result = run(lambda theta0, n_steps: reference(theta0, n_steps)[1:])
+    assert result.status == "failed"
+    assert "wrong shape: expected (5, 3, 2), got (4, 3, 2)" in result.message and "initial point" in result.message
+
+
+def test_wrong_dtype_is_reported():
+    result = run(lambda theta0, n_steps: reference(theta0, n_steps).float(), input_hint=" (the dtype of theta0)")
+    assert "wrong dtype: expected torch.float64 (the dtype of theta0), got torch.float32" in result.message
+
+
+def test_wrong_value_is_reported_first_at_step_k_with_both_values():
+    def off_from_step_3(theta0, n_steps):
+        out = reference(theta0, n_steps).clone()
+        out[3:] += 1.0
+        return out
+
+    result = run(off_from_step_3)
+    assert "wrong value first at step 3" in result.message
+    assert "expected [0.125, 0.25, 0.375, 0.5, 0.625, 0.75]" in result.message
+    assert "got [1.125, 1.25" in result.message
+
+
+def test_an_in_place_change_of_the_input_is_reported_by_argument_name():
+    def mutates(theta0, n_steps):
+        out = reference(theta0.clone(), n_steps)
+        theta0 *= 0.5
+        return out
+
+    result = run(mutates)
+    assert "changed its input `theta0` in place" in result.message
+
+
+def test_nan_is_reported_with_its_step():
+    def nan_at_2(theta0, n_steps):
+        out = reference(theta0, n_steps).clone()
+        out[2, 1, 0] = float("nan")
+        return out
+
+    assert "produced NaN first at step 2" in run(nan_at_2).message
+
+
+def test_an_exception_is_reported_with_the_students_line():
+    def crashes(theta0, n_steps):
+        d = theta0.shape[5]  # the line the message must quote
+        return d
+
+    result = run(crashes)
+    assert result.status == "failed"
+    assert "raised IndexError" in result.message
+    assert "`d = theta0.shape[5]  # the line the message must quote`" in result.message
+    assert "(in crashes)" in result.message
+
+
+def test_an_infinite_loop_is_stopped_and_reported_as_too_slow():
+    def loops(theta0, n_steps):
+        while True:
+            pass
+
+    result = run(loops, time_limit_s=0.3)
+    assert result.status == "failed" and "too slow" in result.message and "0.3 s" in result.message
+
+
+def test_a_broad_except_in_student_code_cannot_swallow_the_time_limit():
+    def loops_and_catches(theta0, n_steps):
+        while True:
+            try:
+                pass
+            except Exception:  # noqa: BLE001, S110 - the point of the test
+                pass
+
+    assert "too slow" in run(loops_and_catches, time_limit_s=0.3).message
+
+
+def test_not_implemented_says_so_instead_of_raising():
+    def stub(theta0, n_steps):
+        raise NotImplementedError("Exercise 9.1: replace this line with your code")
+
+    result = run(stub)
+    assert result.status == "not_implemented" and "not implemented yet" in result.message
+
+
+def test_a_non_function_answer_is_reported():
+    assert run(...).status == "not_implemented"
+    assert "expected a function" in run(3.0).message
+
+
+def test_predictions_are_compared_without_revealing_the_value_unless_asked():
+    def compute():
+        return 0.25, "By simulation."
+
+    assert check_number("9.2", 0.2501, compute).passed
+    wrong = check_number("9.2", 0.3, compute)
+    assert "too high by 20%" in wrong.message and "0.25" not in wrong.message
+    assert "The computed value is 0.25" in check_number("9.2", 0.3, compute, reveal=True).message
+    assert check_number("9.2", ..., compute).status == "not_implemented"
+    assert "single number" in check_number("9.2", "0.25", compute).message
+
+
+def test_check_never_raises_and_handles_unknown_questions_and_explain_questions(capsys):
+    assert check("9.9", 1.0).status == "internal_error"
+    assert check("1.4").status == "manual"
+    assert "graded by hand" in capsys.readouterr().out or True
+    # a function with the wrong signature: the TypeError becomes a message
+    result = check("1.1", lambda x: x, quiet=True)
+    assert result.status == "failed" and "TypeError" in result.message
+
+
+def test_registered_checks_pass_the_references_and_fail_a_wrong_prediction():
+    from course_lib.exercises.ch02 import minibatch_gradient_variance
+    from course_lib.ode import gradient_descent
+
+    for hidden in (False, True, "edge"):
+        assert check("1.1", gradient_descent, hidden=hidden, quiet=True).passed
+        assert check("2.3", minibatch_gradient_variance, hidden=hidden, quiet=True).passed
+    assert check("1.2", 2 / 8, quiet=True).passed and not check("1.2", 2 / 2, quiet=True).passed
+    assert check("1.3", 0.8, quiet=True).passed
