@@ -29,12 +29,14 @@ test: env lint unit nbval build-check
 lint: env
 	$(VENV)/bin/ruff check course_lib tests benchmarks chapters
 
+# One thread per worker: with two workers on two cores, torch's default threading oversubscribes the CPU
+# (the notebooks then run several times slower).
 unit: env
-	$(PY) -m pytest tests -n $(JOBS) -p no:cacheprovider
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests -n $(JOBS) -p no:cacheprovider
 
 # Every chapter and every exercise notebook (solutions with their hidden checks) executes, on the CPU.
 nbval: env
-	CUDA_VISIBLE_DEVICES="" $(PY) -m pytest --nbval-lax -n $(JOBS) --dist loadfile -p no:cacheprovider \
+	CUDA_VISIBLE_DEVICES="" OMP_NUM_THREADS=1 $(PY) -m pytest --nbval-lax -n $(JOBS) --dist loadfile -p no:cacheprovider \
 	    chapters exercises/source exercises/solutions
 
 # The book builds with warnings as errors, then the built pages are checked (Colab buttons, math, pages).

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.device:
         os.environ["COURSE_DEVICE"] = args.device
-    notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
+    notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb")) + sorted((ROOT / "exercises" / "source").glob("*.ipynb"))
     rows, total, failed = [], 0.0, 0
     for path in notebooks:
         try:
