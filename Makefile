@@ -27,7 +27,7 @@ book: env
 test: env lint unit nbval build-check
 
 lint: env
-	$(VENV)/bin/ruff check course_lib tests benchmarks chapters
+	$(VENV)/bin/ruff check course_lib tests benchmarks chapters _ext
 
 # One thread per worker: with two workers on two cores, torch's default threading oversubscribes the CPU
 # (the notebooks then run several times slower).
