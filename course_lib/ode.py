@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from course_lib._checks import check_broadcasts_to, check_count, check_positive
+
 __all__ = ["euler", "gradient_descent", "quadratic_flow", "rk4"]
 
 VectorField = Callable[[torch.Tensor], torch.Tensor]
@@ -29,25 +31,17 @@ def _check_common(y0: torch.Tensor, h: float | torch.Tensor, n_steps: int, name:
     if not isinstance(y0, torch.Tensor) or not y0.is_floating_point():
         raise ValueError(f"the initial state must be a floating-point tensor, got {type(y0).__name__}"
                          + (f" of dtype {y0.dtype}" if isinstance(y0, torch.Tensor) else ""))
-    if not isinstance(n_steps, int) or isinstance(n_steps, bool) or n_steps < 0:
-        raise ValueError(f"n_steps must be an int >= 0, got {n_steps!r}")
+    check_count("n_steps", n_steps, 0)
     if isinstance(h, torch.Tensor):
         if not (torch.isfinite(h).all() and (h > 0).all()):
             raise ValueError(f"{name} must be positive and finite everywhere, got {h}")
-        try:
-            torch.broadcast_shapes(h.shape, y0.shape)
-        except RuntimeError as err:
-            raise ValueError(f"{name} of shape {tuple(h.shape)} does not broadcast against the state's "
-                             f"shape {tuple(y0.shape)}") from err
-        if torch.broadcast_shapes(h.shape, y0.shape) != y0.shape:
-            raise ValueError(f"{name} of shape {tuple(h.shape)} would change the state's shape {tuple(y0.shape)}")
-    elif isinstance(h, bool) or not isinstance(h, (int, float)) or not (0 < h < float("inf")):
-        raise ValueError(f"{name} must be a positive finite number (or a positive tensor), got {h!r}")
+        check_broadcasts_to(name, h, y0.shape)
+    else:
+        check_positive(name, h)
 
 
 def _check_record_every(record_every: int, n_steps: int) -> None:
-    if not isinstance(record_every, int) or isinstance(record_every, bool) or record_every < 1:
-        raise ValueError(f"record_every must be an int >= 1, got {record_every!r}")
+    check_count("record_every", record_every, 1)
     if n_steps % record_every:
         raise ValueError(f"n_steps={n_steps} must be a multiple of record_every={record_every}, "
                          f"so that the last state is recorded")

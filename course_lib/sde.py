@@ -30,6 +30,8 @@ from collections.abc import Callable
 
 import torch
 
+from course_lib._checks import check_broadcasts_to, check_count, check_positive
+
 __all__ = [
     "euler_maruyama",
     "gibbs_bin_probabilities",
@@ -41,18 +43,6 @@ __all__ = [
     "sgd_temperature",
     "total_variation",
 ]
-
-
-def _check_positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _check_count(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
 
 
 def euler_maruyama(
@@ -98,20 +88,13 @@ def euler_maruyama(
     if not isinstance(theta0, torch.Tensor) or not theta0.is_floating_point():
         raise ValueError(f"theta0 must be a floating-point torch.Tensor, got {type(theta0).__name__} "
                          f"{getattr(theta0, 'dtype', '')}")
-    h = _check_positive("h", h)
-    n_steps = _check_count("n_steps", n_steps, 0)
-    record_every = _check_count("record_every", record_every, 1)
+    h = check_positive("h", h)
+    n_steps = check_count("n_steps", n_steps, 0)
+    record_every = check_count("record_every", record_every, 1)
     if isinstance(diffusion, torch.Tensor):
         if not torch.all(torch.isfinite(diffusion)) or torch.any(diffusion < 0):
             raise ValueError("diffusion must be finite and >= 0 everywhere")
-        try:
-            torch.broadcast_shapes(diffusion.shape, theta0.shape)
-        except RuntimeError as err:
-            raise ValueError(f"diffusion of shape {tuple(diffusion.shape)} does not broadcast to theta0's "
-                             f"shape {tuple(theta0.shape)}") from err
-        if torch.broadcast_shapes(diffusion.shape, theta0.shape) != theta0.shape:
-            raise ValueError(f"diffusion of shape {tuple(diffusion.shape)} would enlarge theta0's shape "
-                             f"{tuple(theta0.shape)}; give theta0 the full batch shape instead")
+        check_broadcasts_to("diffusion", diffusion, theta0.shape, what="theta0")
         diffusion = diffusion.to(device=theta0.device, dtype=theta0.dtype)
     elif isinstance(diffusion, bool) or not isinstance(diffusion, (int, float)) or not math.isfinite(diffusion) \
             or diffusion < 0:
@@ -139,8 +122,8 @@ def langevin_diffusion(lr: float, sigma2: float, batch_size: int) -> float:
     step of size γ moves it by −γ∇L plus Gaussian noise of covariance γ · diffusion² · I. Equal second
     moments give diffusion² = γσ²/B.
     """
-    return math.sqrt(_check_positive("lr", lr) * _check_positive("sigma2", sigma2)
-                     / _check_count("batch_size", batch_size, 1))
+    return math.sqrt(check_positive("lr", lr) * check_positive("sigma2", sigma2)
+                     / check_count("batch_size", batch_size, 1))
 
 
 def sgd_temperature(lr: float, sigma2: float, batch_size: int) -> float:
@@ -169,7 +152,7 @@ def gibbs_density(
     The grid must cover the region where the density is not negligible.
     """
     grid = _grid(grid)
-    temperature = _check_positive("temperature", temperature)
+    temperature = check_positive("temperature", temperature)
     energy = potential(grid)
     unnormalised = torch.exp(-(energy - energy.min()) / temperature)
     return unnormalised / torch.trapezoid(unnormalised, grid)
@@ -188,7 +171,7 @@ def gibbs_bin_probabilities(
     normalised over the bins, i.e. conditional on the range the edges cover.
     """
     edges = _grid(edges)
-    points_per_bin = _check_count("points_per_bin", points_per_bin, 1)
+    points_per_bin = check_count("points_per_bin", points_per_bin, 1)
     fractions = torch.arange(points_per_bin, dtype=edges.dtype, device=edges.device) / points_per_bin
     starts = edges[:-1, None] + (edges[1:] - edges[:-1])[:, None] * fractions  # (bins, points_per_bin)
     fine = torch.cat([starts.reshape(-1), edges[-1:]])
@@ -237,7 +220,7 @@ def ou_stationary_variance(lr: float, sigma2: float, batch_size: int, curvature:
     T = s²/2. This is the continuous-time prediction for SGD; the exact value for the discrete SGD
     recursion is :func:`sgd_quadratic_stationary_variance`.
     """
-    return sgd_temperature(lr, sigma2, batch_size) / _check_positive("curvature", curvature)
+    return sgd_temperature(lr, sigma2, batch_size) / check_positive("curvature", curvature)
 
 
 def sgd_quadratic_stationary_variance(lr: float, sigma2: float, batch_size: int, curvature: float) -> float:
@@ -250,8 +233,8 @@ def sgd_quadratic_stationary_variance(lr: float, sigma2: float, batch_size: int,
     2/(2 − γλ) = 1 + γλ/2 + O((γλ)²): the SDE misses an O(γλ) part. The error's distribution does
     not matter, only its variance — it holds for genuine minibatch noise too.
     """
-    lr, curvature = _check_positive("lr", lr), _check_positive("curvature", curvature)
+    lr, curvature = check_positive("lr", lr), check_positive("curvature", curvature)
     if lr * curvature >= 2:
         raise ValueError(f"SGD on a quadratic has a stationary law only if lr * curvature < 2, got {lr * curvature!r}")
-    return lr * _check_positive("sigma2", sigma2) / (_check_count("batch_size", batch_size, 1) * curvature
+    return lr * check_positive("sigma2", sigma2) / (check_count("batch_size", batch_size, 1) * curvature
                                                      * (2 - lr * curvature))

@@ -167,6 +167,20 @@ class CourseOptimizer(Optimizer):
         if weight_decay != 0:
             theta.mul_(1 - lr * weight_decay)
 
+    @classmethod
+    def _decayed_direction(
+        cls, theta: Tensor, g: Tensor, *, lr: float, weight_decay: float, maximize: bool, decoupled: bool
+    ) -> Tensor:
+        """The gradient an adaptive method uses, with weight decay either decoupled or as L2.
+
+        Decoupled (AdamW's): shrink θ in place first, then use ±g_t (opt-common-decoupled-decay);
+        otherwise fold ω θ_{t−1} into the gradient (opt-common-l2).
+        """
+        if decoupled:
+            cls._decoupled_decay(theta, lr, weight_decay)
+            return cls._direction(theta, g, maximize=maximize, weight_decay=0)
+        return cls._direction(theta, g, maximize=maximize, weight_decay=weight_decay)
+
     @staticmethod
     def _new_step_count() -> Tensor:
         """``state["step"]``: a 0-d CPU tensor, float32 (float64 if that is the default dtype)."""

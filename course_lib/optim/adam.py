@@ -95,11 +95,9 @@ class Adam(CourseOptimizer):
             decoupled = group["decoupled_weight_decay"]
             for theta, g, state in self._with_grad(group):
                 t = self._advance(state)
-                if decoupled:
-                    self._decoupled_decay(theta, gamma, omega)  # θ ← (1 − γω) θ  (opt-common-decoupled-decay)
-                    g = self._direction(theta, g, maximize=maximize, weight_decay=0)
-                else:
-                    g = self._direction(theta, g, maximize=maximize, weight_decay=omega)
+                g = self._decayed_direction(  # (opt-common-decoupled-decay) or (opt-common-l2)
+                    theta, g, lr=gamma, weight_decay=omega, maximize=maximize, decoupled=decoupled
+                )
                 m, V = state["exp_avg"], state["exp_avg_sq"]
                 m.lerp_(g, 1 - beta1)  # m_t = β1 m_{t−1} + (1−β1) g_t  (opt-adam-first-moment)
                 V.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # V_t = β2 V_{t−1} + (1−β2) g_t²  (opt-adam-second-moment)

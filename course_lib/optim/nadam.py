@@ -115,11 +115,9 @@ class NAdam(CourseOptimizer):
             decoupled = group["decoupled_weight_decay"]
             for theta, g, state in self._with_grad(group):
                 t = self._advance(state)
-                if decoupled:
-                    self._decoupled_decay(theta, gamma, omega)  # θ ← (1 − γω) θ  (opt-common-decoupled-decay)
-                    g = self._direction(theta, g, maximize=maximize, weight_decay=0)
-                else:
-                    g = self._direction(theta, g, maximize=maximize, weight_decay=omega)
+                g = self._decayed_direction(  # (opt-common-decoupled-decay) or (opt-common-l2)
+                    theta, g, lr=gamma, weight_decay=omega, maximize=maximize, decoupled=decoupled
+                )
                 m, V, Pi = state["exp_avg"], state["exp_avg_sq"], state["mu_product"]
                 mu_t = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))  # (opt-nadam-momentum-schedule)
                 mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))  # μ_{t+1}
