@@ -7,14 +7,7 @@ import torch
 
 from course_lib.landscapes import Quadratic, TwoBasins
 
-
-@pytest.fixture(autouse=True)
-def _float64_by_default():
-    """These tests compare against autograd to 1e-12, so tensors made here default to float64."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def _landscapes():

@@ -9,13 +9,7 @@ from course_lib.landscapes import Quadratic, TwoBasins
 from course_lib.ode import euler, gradient_descent, quadratic_flow, rk4
 from course_lib.plotting import loglog_slope
 
-
-@pytest.fixture(autouse=True)
-def _float64_by_default():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 @pytest.fixture

@@ -17,13 +17,7 @@ from course_lib.optim._testing import Problem, max_relative_error
 MU, LR, STEPS = 0.9, 0.05, 40
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is much faster than two contending ones on a busy CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def closure_for(optimizer: torch.optim.Optimizer, problem: Problem, params: list[torch.Tensor]):
