@@ -22,13 +22,18 @@ import numpy as np
 import torch
 from matplotlib.animation import FuncAnimation
 
-__all__ = ["animate_over", "animation_html", "contour", "loglog_slope", "set_style", "trajectories"]
+__all__ = ["COLUMN_WIDTH", "animate_over", "animation_html", "contour", "figsize", "loglog_slope", "set_style",
+           "trajectories"]
+
+#: The width of the book's text column in inches: a figure this wide is shown at 1:1 in the HTML book
+#: (wider figures are scaled down and their text becomes unreadable). Use :func:`figsize`.
+COLUMN_WIDTH = 6.4
 
 #: The course's colour cycle (matplotlib's tab10, colour-blind tolerable and print-safe).
 COLORS = plt.get_cmap("tab10").colors
 
 _STYLE = {
-    "figure.figsize": (6.0, 4.0),
+    "figure.figsize": (6.0, 3.8),
     "figure.dpi": 100,
     "savefig.dpi": 150,
     "savefig.bbox": "tight",
@@ -49,8 +54,35 @@ _STYLE = {
 
 
 def set_style() -> None:
-    """Apply the course's matplotlib style (light grid, no top/right spines, readable sizes)."""
+    """Apply the course's matplotlib style (light grid, no top/right spines, readable sizes).
+
+    In a notebook it also asks for PNGs at twice the resolution ("retina"), so figures stay sharp on
+    high-DPI screens while keeping their size on the page.
+    """
     mpl.rcParams.update(_STYLE)
+    try:  # only inside IPython; a plain script has no inline backend
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        if get_ipython() is not None:
+            set_matplotlib_formats("retina")
+    except ImportError:  # pragma: no cover - IPython is always there in the book
+        pass
+
+
+def figsize(ncols: int = 1, nrows: int = 1, aspect: float = 0.62, width: float = COLUMN_WIDTH) -> tuple[float, float]:
+    """A figure size for ``nrows`` x ``ncols`` panels that fits the book's column.
+
+    The width is the column's (``width`` <= :data:`COLUMN_WIDTH`); each panel's height is ``aspect`` times
+    its width. Pass it to ``plt.subplots(nrows, ncols, figsize=plotting.figsize(ncols, nrows))``.
+    """
+    if ncols < 1 or nrows < 1:
+        raise ValueError(f"ncols and nrows must be >= 1, got {ncols} and {nrows}")
+    if not 0 < width <= COLUMN_WIDTH:
+        raise ValueError(f"width must be in (0, {COLUMN_WIDTH}] inches, got {width}")
+    if not aspect > 0:
+        raise ValueError(f"aspect must be positive, got {aspect}")
+    return (width, nrows * aspect * width / ncols)
 
 
 def _to_numpy(x) -> np.ndarray:

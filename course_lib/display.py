@@ -1,0 +1,67 @@
+"""Show ``course_lib``'s own code on a page: one source of truth, never a copy that can drift.
+
+:func:`show_source` renders an object's docstring as Markdown (so its math is typeset as math) and its
+code without the docstring. Argument validation, which teaches nothing about the update, is folded away:
+the lines between ``# --- validation`` and ``# --- end validation`` markers are replaced by one comment
+line, unless ``full=True``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import textwrap
+
+__all__ = ["docstring_markdown", "show_source", "source_without_docstring"]
+
+_VALIDATION = re.compile(r"^(?P<indent>[ \t]*)# --- validation\b.*?^[ \t]*# --- end validation[^\n]*\n",
+                         re.MULTILINE | re.DOTALL)
+
+
+def source_without_docstring(obj, full: bool = False) -> str:
+    """The source of ``obj`` with its docstring removed (and validation folded unless ``full``)."""
+    source = textwrap.dedent(inspect.getsource(obj))
+    doc = inspect.getdoc(obj)
+    if doc:
+        source = re.sub(r'^([ \t]*)[rubRUB]?("""|\'\'\')(.*?)\2[ \t]*\n', "", source, count=1,
+                        flags=re.MULTILINE | re.DOTALL)
+    if not full:
+        source = _VALIDATION.sub(lambda m: f"{m.group('indent')}# (argument checks omitted)\n", source)
+    return source
+
+
+def docstring_markdown(obj) -> str:
+    r"""The docstring of ``obj`` as Markdown: reST ``:math:`x``` becomes ``$x$``, ``.. math::`` a display."""
+    doc = inspect.getdoc(obj) or ""
+    doc = re.sub(r":math:`([^`]*)`", lambda m: f"${m.group(1)}$", doc)
+    doc = re.sub(r":(?:func|class|mod|meth|attr|data):`~?([^`]*)`", r"`\1`", doc)
+
+    def display_math(m: re.Match) -> str:
+        body = (m.group(1).strip() + "\n" + textwrap.dedent(m.group(2))).strip()
+        return f"\n$$\n{body}\n$$\n\n"
+
+    # ".. math:: first line" followed by indented continuation lines (options like ":label:" dropped)
+    doc = re.sub(r"^\.\. math::([^\n]*)\n((?:[ \t]+[^\n]*\n)*)", display_math, doc + "\n",
+                 flags=re.MULTILINE)
+    doc = re.sub(r"^[ \t]*:(?:label|nowrap):[^\n]*\n", "", doc, flags=re.MULTILINE)
+    doc = re.sub(r"``([^`]+)``", r"`\1`", doc)
+    return doc.strip()
+
+
+def show_source(obj, *, full: bool = False, docstring: bool = True) -> None:
+    """Display ``obj``'s docstring (as Markdown with math) and its actual source code.
+
+    Args:
+        obj: a function, class or method of ``course_lib`` (anything ``inspect.getsource`` accepts).
+        full: also show the argument validation (folded to one comment line by default).
+        docstring: show the docstring above the code.
+    """
+    from IPython.display import Markdown, display
+
+    parts = []
+    if docstring:
+        text = docstring_markdown(obj)
+        if text:
+            parts.append(text)
+    parts.append(f"```python\n{source_without_docstring(obj, full=full)}```")
+    display(Markdown("\n\n".join(parts)))
