@@ -14,6 +14,7 @@ matplotlib only; nothing here depends on a display (the tests use the Agg backen
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 import matplotlib as mpl
@@ -22,8 +23,8 @@ import numpy as np
 import torch
 from matplotlib.animation import FuncAnimation
 
-__all__ = ["COLUMN_WIDTH", "animate_over", "animation_html", "contour", "figsize", "loglog_slope", "set_style",
-           "trajectories"]
+__all__ = ["COLUMN_WIDTH", "animate_over", "animation_html", "contour", "figsize", "loglog_slope",
+           "offline_player", "set_style", "trajectories"]
 
 #: The width of the book's text column in inches: a figure this wide is shown at 1:1 in the HTML book
 #: (wider figures are scaled down and their text becomes unreadable). Use :func:`figsize`.
@@ -200,19 +201,49 @@ def trajectories(
     return ax
 
 
+#: Text glyphs for the player's buttons (matplotlib's template uses Font Awesome icons from a CDN, which
+#: an offline reader never gets: the buttons would be blank). The buttons keep their titles as tooltips.
+PLAYER_GLYPHS = {
+    "fa fa-minus": "\u2212",  # slower
+    "fa fa-fast-backward": "\u21e4",  # first frame
+    "fa fa-step-backward": "\u25c1",  # previous frame
+    "fa fa-play fa-flip-horizontal": "\u25c0",  # play backwards
+    "fa fa-pause": "\u275a\u275a",  # pause
+    "fa fa-play": "\u25b6",  # play
+    "fa fa-step-forward": "\u25b7",  # next frame
+    "fa fa-fast-forward": "\u21e5",  # last frame
+    "fa fa-plus": "+",  # faster
+}
+
+_ICON = re.compile(r'<i class="(fa [^"]+)"></i>')
+_CDN_LINK = re.compile(r"<link[^>]*font-awesome[^>]*>\s*", re.IGNORECASE)
+
+
+def offline_player(html: str) -> str:
+    """Make ``to_jshtml()``'s player self-contained: no Font Awesome from a CDN, text glyphs on the buttons."""
+
+    def glyph(match: re.Match) -> str:
+        if match.group(1) not in PLAYER_GLYPHS:
+            raise ValueError(f"unknown player icon {match.group(1)!r}: add it to PLAYER_GLYPHS")
+        return f'<span aria-hidden="true">{PLAYER_GLYPHS[match.group(1)]}</span>'
+
+    return _ICON.sub(glyph, _CDN_LINK.sub("", html))
+
+
 def animation_html(fig: plt.Figure, update: Callable[[object], object], frames: Sequence, interval: int = 500) -> str:
     """Render ``FuncAnimation(fig, update, frames)`` as a self-contained HTML player and close ``fig``.
 
     ``update(frame)`` redraws the figure for one element of ``frames``. Returns the string of
-    ``to_jshtml()``; show it with ``IPython.display.HTML``. The figure is closed so that the notebook
-    does not also display it as a static image.
+    ``to_jshtml()`` made offline (:func:`offline_player`: the page fetches nothing from the network);
+    show it with ``IPython.display.HTML``. The figure is closed so that the notebook does not also
+    display it as a static image.
     """
     frames = list(frames)
     if not frames:
         raise ValueError("frames must not be empty")
     try:
         anim = FuncAnimation(fig, update, frames=frames, interval=interval, blit=False, repeat=False)
-        return anim.to_jshtml(default_mode="once")
+        return offline_player(anim.to_jshtml(default_mode="once"))
     finally:
         plt.close(fig)
 
@@ -230,7 +261,7 @@ def animate_over(
     (including its title). Returns the HTML of the animation (see :func:`animation_html`). Keep
     ``values`` short (about 25 frames): every frame is embedded in the page as an image.
     """
-    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")  # a long title stays inside
 
     def update(value):
         ax.clear()

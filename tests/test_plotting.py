@@ -1,5 +1,7 @@
 """course_lib.plotting: the helpers draw, return what they promise, and leak no figures (Agg backend, set in conftest)."""
 
+import re
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
@@ -90,3 +92,33 @@ def test_loglog_slope_recovers_the_exponent():
 def test_set_style_sets_rcparams():
     plotting.set_style()
     assert matplotlib.rcParams["axes.spines.top"] is False
+
+
+def test_the_animation_player_fetches_nothing_from_the_network_and_labels_every_button():
+    html = plotting.animate_over([0.1, 0.2], lambda ax, v: ax.plot([0, v]))
+    assert "font-awesome" not in html and "<link" not in html, "the player must not load an icon font from a CDN"
+    assert not re.search(r"""(src|href)=["']https?://""", html), "no resource from the network"
+    assert 'class="fa' not in html, "every Font Awesome icon is replaced by a text glyph"
+    buttons = re.findall(r"<button[^>]*>\s*(.*?)</button>", html, flags=re.DOTALL)
+    assert len(buttons) == 9 and all('aria-hidden="true">' in b and "</span>" in b for b in buttons)
+    assert set(plotting.PLAYER_GLYPHS.values()) == {re.sub(r"<[^>]+>", "", b).strip() for b in buttons}
+
+
+def test_offline_player_refuses_an_icon_it_does_not_know():
+    with pytest.raises(ValueError, match="fa fa-rocket"):
+        plotting.offline_player('<button><i class="fa fa-rocket"></i></button>')
+
+
+@pytest.mark.parametrize("ncols, nrows", [(1, 1), (2, 1), (3, 2)])
+def test_figsize_is_the_column_width_with_panels_of_the_given_aspect(ncols, nrows):
+    width, height = plotting.figsize(ncols, nrows, aspect=0.5)
+    assert width == plotting.COLUMN_WIDTH
+    assert height == pytest.approx(nrows * 0.5 * width / ncols)  # a panel is (width/ncols) x aspect
+
+
+def test_figsize_never_exceeds_the_column_and_rejects_bad_values():
+    assert plotting.figsize(width=5.0)[0] == 5.0
+    for kwargs, word in [({"ncols": 0}, "ncols"), ({"nrows": 0}, "nrows"), ({"width": 7.0}, "width"),
+                         ({"width": 0.0}, "width"), ({"aspect": 0.0}, "aspect")]:
+        with pytest.raises(ValueError, match=word):
+            plotting.figsize(**kwargs)

@@ -18,6 +18,20 @@ def colab_url(repository_url: str, branch: str, path: str) -> str:
     return f"https://colab.research.google.com/github/{repo}/blob/{branch}/{path}"
 
 
+def sibling_url(url: str, path: str) -> str:
+    """The address of ``path`` in the same repository and branch as the Colab or GitHub ``url`` of a file.
+
+    ``url`` is ``…/github/OWNER/REPO/blob/BRANCH/<file>`` (Colab) or ``https://github.com/OWNER/REPO/blob/
+    BRANCH/<file>``; the result keeps everything up to ``BRANCH/`` and appends ``path``.
+    """
+    import re
+
+    match = re.match(r"^(https://[^ ]*?/[^/ ]+/[^/ ]+/blob/[^/ ]+/)", url)
+    if match is None:
+        raise ValueError(f"not the address of a file in a repository branch: {url!r}")
+    return match.group(1) + path.lstrip("/")
+
+
 def _code_block(source: str) -> str:
     return f"```python\n{source.strip()}\n```"
 
@@ -32,6 +46,7 @@ def exercise_markdown(ex: nbx.Exercise) -> str:
     """The ``{exercise}`` block and its ``{solution}`` block for one exercise."""
     h = ex.header
     lines = [
+        # rendered "Exercise 1.1 · Title" (_ext/page_fixes.py drops sphinx-exercise's parentheses)
         f"::::{{exercise}} {h.question} · {h.title}",
         f":label: {ex.label}",
         ":nonumber:",
@@ -71,7 +86,7 @@ def book_markdown(source_nb, source_path: str, student_url: str, solution_path: 
         f"answers as you go: `check(\"{found[0].question}\", ...)` runs your code against the course's reference "
         f"on fresh random inputs and says what is wrong, if anything. The set is worth {total} points, "
         f"{manual} of them graded by hand. The solutions below are folded; try first. The full solution "
-        f"notebook is `{solution_path}` in the repository."),
+        f"notebook is [{solution_path}]({sibling_url(student_url, solution_path)}) (opens in Colab)."),
         "",
     ]
     return "\n".join(intro) + "\n" + "\n".join(exercise_markdown(ex) for ex in found).rstrip() + "\n"
