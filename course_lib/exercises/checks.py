@@ -264,8 +264,9 @@ def call_student(
 def _kind_of(x: Any) -> str:
     from course_lib.exercises import wire
 
-    if isinstance(x, wire.NumpyValue):
-        return ("a numpy scalar (" if x.scalar else "a numpy array (") + x.type_name + ")"
+    if wire.is_numpy(x):
+        scalar = getattr(x, "ndim", 1) == 0 and type(x).__name__ != "ndarray"
+        return ("a numpy scalar (numpy." if scalar else "a numpy array (numpy.") + type(x).__name__ + ")"
     if isinstance(x, wire.Opaque):
         return x.type_name if x.type_name.startswith("a ") else f"a {x.type_name}"
     if isinstance(x, (list, tuple)):
@@ -328,7 +329,7 @@ def _compare(
     if type(got) is not torch.Tensor:
         if expected.ndim == 0 and type(got) in (int, float):
             got = torch.tensor(float(got), dtype=expected.dtype)
-        elif isinstance(got, wire.NumpyValue) or (type(got).__module__ or "").startswith("numpy"):
+        elif wire.is_numpy(got):
             return (f"returned {_kind_of(got)}, expected a torch.Tensor — use torch operations on the inputs "
                     f"(or convert with torch.as_tensor)")
         elif isinstance(got, (list, tuple)) and got and all(type(x) is torch.Tensor for x in got):
@@ -518,7 +519,7 @@ def judge_number(
         )
     value = as_number(answer)
     if value is None:
-        what = _kind_of(answer) if isinstance(answer, (wire.Opaque, wire.NumpyValue)) else describe(answer)
+        what = _kind_of(answer) if isinstance(answer, wire.Opaque) or wire.is_numpy(answer) else describe(answer)
         return CheckResult(question, "failed", f"Exercise {question}: expected a single number, got {what}.", 0, 1,
                            hidden)
     if math.isnan(value) or math.isinf(value):

@@ -7,7 +7,8 @@ non-JSON parts are
 * tensors, written with :func:`torch.save` and read back with ``torch.load(weights_only=True)``, which
   rebuilds plain :class:`torch.Tensor` objects only (a subclass, a patched class or any other global is
   refused by torch's restricted unpickler) — and :func:`decode` checks ``type(x) is torch.Tensor``;
-* numpy arrays and scalars, written with :func:`numpy.save` and read with ``allow_pickle=False``.
+* numpy arrays and scalars of numbers, written with :func:`numpy.save` and read with
+  ``allow_pickle=False`` (numpy's own types; a scalar comes back as a numpy scalar).
 
 Anything else a student returns (a string, a generator, an object) crosses as an :class:`Opaque`: its
 type name and a short text, which the checks quote in their messages.
@@ -36,18 +37,6 @@ class Opaque:
 
     def __str__(self) -> str:
         return self.type_name
-
-
-@dataclasses.dataclass(frozen=True)
-class NumpyValue:
-    """A numpy array or scalar returned by a student, kept apart so messages can say "numpy"."""
-
-    array: Any  # numpy.ndarray (a 0-d array for a numpy scalar)
-    scalar: bool
-
-    @property
-    def type_name(self) -> str:
-        return f"numpy.{self.array.dtype}" if self.scalar else "numpy.ndarray"
 
 
 def _tensor_to_b64(t: torch.Tensor) -> str:
@@ -83,7 +72,8 @@ def _numpy_from_b64(text: str) -> Any:
     return np.load(io.BytesIO(raw), allow_pickle=False)
 
 
-def _is_numpy(x: Any) -> bool:
+def is_numpy(x: Any) -> bool:
+    """True for a numpy array or scalar."""
     module = type(x).__module__ or ""
     return module == "numpy" or module.startswith("numpy.")
 
@@ -105,7 +95,7 @@ def encode(x: Any, depth: int = 0) -> Any:
             if kind == "tensor_subclass":
                 out["type"] = type(x).__qualname__
             return out
-        if _is_numpy(x) and hasattr(x, "dtype"):
+        if is_numpy(x) and hasattr(x, "dtype"):
             import numpy as np
 
             if x.dtype == object:
@@ -140,7 +130,10 @@ def decode(data: Any) -> Any:
         _tensor_from_b64(str(data["tensor_subclass"]))
         return Opaque(f"a subclass of torch.Tensor ({str(data.get('type', '?'))[:60]})", "")
     if "numpy" in data:
-        return NumpyValue(_numpy_from_b64(str(data["numpy"])), bool(data.get("scalar")))
+        array = _numpy_from_b64(str(data["numpy"]))
+        if array.dtype.kind not in "biufc":
+            raise ValueError(f"a numpy array of dtype {array.dtype} is not plain numbers")
+        return array[()] if data.get("scalar") and array.ndim == 0 else array
     if "list" in data or "tuple" in data:
         items = [decode(v) for v in list(data.get("list", data.get("tuple")))[:10_000]]
         return items if "list" in data else tuple(items)
@@ -159,9 +152,7 @@ def as_real(x: Any) -> float | None:
         return float(x)
     if isinstance(x, torch.Tensor) and x.numel() == 1 and not x.is_complex():
         return float(x.item())
-    if isinstance(x, NumpyValue) and x.array.size == 1 and x.array.dtype.kind in "iuf":
-        return float(x.array.reshape(()).item())
-    if _is_numpy(x) and hasattr(x, "size") and getattr(x, "size", 0) == 1:
+    if is_numpy(x) and hasattr(x, "size") and getattr(x, "size", 0) == 1:
         try:
             value = float(x.item())
         except (TypeError, ValueError):
