@@ -234,6 +234,7 @@ def grade(submissions: Path, out: Path, root: Path, timeout: float = 60.0, check
     settings = Settings(timeout, check_timeout, startup_timeout, max_restarts, limits or sandbox.Limits(), mode)
     trusted = Trusted(seed)
     _prepare(trusted, source_nbs, say)
+    settings = dataclasses.replace(settings, max_cases=trusted.max_cases())
     todo = [s for s in subs if s.name not in done]
     n_hidden = max([sum(nbx.role(c) == "hidden" for c in nb.cells) for nb in source_nbs.values()] or [0])
     per = settings.submission_bound(n_hidden)

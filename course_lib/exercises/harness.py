@@ -3,7 +3,9 @@
 Started by :mod:`course_lib.exercises.sandbox` as ``python -m course_lib.exercises.harness`` (no
 arguments: nothing on its command line names a file), it reads requests from stdin and writes replies
 to the stdout it was started with; the student's own output goes to a capped file in the sandbox's
-private /tmp. Every message is a frame: ten ASCII digits (the length), a newline, then JSON.
+private /tmp. Every message is a frame: ten ASCII digits (the length), a newline, then JSON. Each
+request carries a fresh random ``id`` that its reply echoes, so a frame a cell forged in advance is
+never taken for a reply.
 
 Requests (plain data only):
 
@@ -226,6 +228,7 @@ def main() -> None:
             reply = handlers[op](request) if op in handlers else {"status": "bad_request"}
         except Exception as exc:  # noqa: BLE001 - report and keep serving
             reply = {"status": "harness_error", "error": f"{type(exc).__name__}: {exc}"[:500]}
+        reply["id"] = request.get("id")
         write_frame(replies, reply)
 
 

@@ -19,6 +19,7 @@ import dataclasses
 import json
 import os
 import resource
+import secrets
 import select
 import shutil
 import signal
@@ -157,14 +158,23 @@ class Kernel:
         self._buffer = b""
 
     def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send a request and wait at most ``timeout`` s for its reply; raises :class:`KernelLost`."""
-        data = json.dumps(message).encode("utf-8")
+        """Send a request and wait at most ``timeout`` s for its reply; raises :class:`KernelLost`.
+
+        Frames that don't carry this request's random id (forged by student code) are dropped.
+        """
+        nonce = secrets.token_hex(16)
+        data = json.dumps({**message, "id": nonce}).encode("utf-8")
         try:
             self.proc.stdin.write(b"%010d\n" % len(data) + data)
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError) as err:
             raise KernelLost(f"the kernel is gone ({type(err).__name__})") from err
-        return self._read(timeout)
+        deadline = time.monotonic() + timeout
+        for _ in range(10_000):
+            reply = self._read(deadline - time.monotonic())
+            if reply.get("id") == nonce:
+                return reply
+        raise KernelLost("the kernel sent thousands of frames that are not replies")
 
     def _read(self, timeout: float) -> dict[str, Any]:
         from course_lib.exercises.harness import MAX_FRAME
@@ -261,9 +271,12 @@ def _cmdline(pid: int) -> str:
 
 
 def sweep_descendants() -> list[str]:
-    """Kill every descendant process still alive and reap it; returns their command lines."""
+    """Kill every descendant process still alive and reap it; returns the command lines of the live ones.
+
+    Processes already exiting (a sandbox being torn down, with an empty command line) are reaped silently.
+    """
     pids = descendants()
-    found = [_cmdline(pid) for pid in pids]
+    found = [cmd for cmd in (_cmdline(pid) for pid in pids) if cmd.strip()]
     for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)

@@ -35,13 +35,26 @@ class Settings:
     check_timeout: float = 60.0
     startup_timeout: float = 120.0
     max_restarts: int = 2
+    max_cases: int = 10
     limits: sandbox.Limits = dataclasses.field(default_factory=sandbox.Limits)
     mode: sandbox.Mode = dataclasses.field(default_factory=lambda: sandbox.Mode("none", "not probed"))
+
+    def case_limit(self, n_cases: int) -> float:
+        """Seconds for one call of the student's function: the check's time shared by its cases (>= 3 s)."""
+        return round(max(3.0, self.check_timeout / max(n_cases, 1)), 1)
+
+    def call_timeout(self, n_cases: int) -> float:
+        """The longest wait for the reply to one hidden check (every case, plus forking and transfer)."""
+        return n_cases * (self.case_limit(n_cases) + 1.5) + 10
 
     def submission_bound(self, n_hidden: int) -> float:
         """The most wall time one submission can take: start, cells, checks, and each restart."""
         once = self.startup_timeout + self.timeout + 5
-        return once * (1 + self.max_restarts) + n_hidden * (self.check_timeout + 10) + 15
+        return once * (1 + self.max_restarts) + n_hidden * self.call_timeout(self.max_cases) + 15
+
+
+_TRUTHS: dict[str, tuple[float, str] | Exception] = {}
+_TRUTH_LOCK = threading.Lock()
 
 
 class Trusted:
@@ -54,7 +67,6 @@ class Trusted:
         self.seed = seed
         self._lock = threading.Lock()
         self._cases: dict[tuple[str, str], list[tuple[spec.Case, Any, dict[str, Any]]]] = {}
-        self._truths: dict[str, tuple[float, str] | Exception] = {}
 
     def cases(self, q: spec.Question, group: bool | str) -> list[tuple[spec.Case, Any, dict[str, Any]]]:
         """``[(case, expected, plain inputs for the wire)]`` for one group of an implement question."""
@@ -73,15 +85,23 @@ class Trusted:
                 self._cases[key] = built
             return self._cases[key]
 
-    def truth(self, q: spec.Question) -> tuple[float, str]:
-        """The verified value of a predict question (raises what ``compute`` raised)."""
+    def max_cases(self) -> int:
+        """The most cases any prepared check has (1 when none is prepared)."""
         with self._lock:
-            if q.id not in self._truths:
+            return max([len(v) for v in self._cases.values()] or [1])
+
+    def truth(self, q: spec.Question) -> tuple[float, str]:
+        """The verified value of a predict question (raises what ``compute`` raised).
+
+        It does not depend on the seed, so it is computed once per process (e.g. once for several batches).
+        """
+        with _TRUTH_LOCK:
+            if q.id not in _TRUTHS:
                 try:
-                    self._truths[q.id] = q.compute()
+                    _TRUTHS[q.id] = q.compute()
                 except Exception as exc:  # noqa: BLE001 - remembered, re-raised for every submission
-                    self._truths[q.id] = exc
-            value = self._truths[q.id]
+                    _TRUTHS[q.id] = exc
+            value = _TRUTHS[q.id]
         if isinstance(value, Exception):
             raise value
         return value
@@ -207,9 +227,11 @@ def _run_cells(run: _Run, report: dict[str, Any]) -> None:
             run.skipped[index] = f"it killed the Python kernel ({err}); the kernel was restarted without it"
             run.general.append(f"cell {step.label!r} killed the Python kernel ({err}); it was skipped and the "
                                f"kernel restarted")
+            restarting = time.monotonic()
             if not run.restart(f"cell {step.label!r}"):
                 report["stopped"] = run.general[-1]
                 return
+            budget += time.monotonic() - restarting  # the restart and the replay don't count against the notebook
             continue
         status = reply.get("status")
         if status == "timeout":
@@ -285,10 +307,10 @@ def _check_function(run: _Run, q: spec.Question, call: nbx.HiddenCall, entry: di
     except Exception as exc:  # noqa: BLE001 - a broken reference is the maintainers' problem, said so
         entry["message"] = f"internal: the reference of {q.id} failed ({type(exc).__name__}: {exc})"
         return
-    limit = round(max(1.0, run.settings.check_timeout / max(len(cases), 1)), 1)
+    limit = run.settings.case_limit(len(cases))
     request = {"op": "call", "name": call.name, "cases": [plain for _, _, plain in cases], "time_limit": limit,
                "arg_names": list(q.arg_names)}
-    reply = run.kernel.request(request, min(run.settings.check_timeout + 10 + len(cases), max(run.left(), 1)))
+    reply = run.kernel.request(request, min(run.settings.call_timeout(len(cases)), max(run.left(), 1)))
     status = reply.get("status")
     if status == "missing":
         why = _answer_problem(run, q.id)
