@@ -43,8 +43,8 @@ EXPECTED = {
         "1.3": (2, "passed"), "1.4": MANUAL},
     f"crashing/{CH1}": {
         "1.1": (0, ["raised IndexError", "`n_starts, d = theta0.shape[0], theta0.shape[2]`"]),
-        "1.2": (0, "`lr_max` is not defined — your answer cell '1.2-answer' raised NameError: name "
-                   "'eigenvalues_of_H' is not defined"),
+        "1.2": (0, ("`lr_max` is not defined — your answer cell '1.2-answer' raised NameError: name "
+                   "'eigenvalues_of_H' is not defined")),
         "1.3": (2, "passed"), "1.4": MANUAL},
     f"looping/{CH1}": {"1.1": (3, "passed"), "1.2": (2, "passed"),
                        "1.3": (0, "cell '1.3-answer' was still running when the notebook's time limit"),
