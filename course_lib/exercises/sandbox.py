@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import resource
 import secrets
 import select
 import shutil
@@ -121,14 +120,23 @@ def probe(requested: str = "auto") -> Mode:
                         f"(user namespaces disabled?)")
 
 
-def _limit(limits: Limits) -> None:
-    """In the child before exec: resource limits (also inherited by bwrap's children)."""
-    mem = limits.memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_DATA, (mem, mem))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 5))
-    out = limits.output_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_FSIZE, (out, out))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+#: Sets the resource limits, then becomes the real command (run with ``python -S``: no site, fast).
+_LIMIT_SHIM = ("import json, os, resource, sys\n"
+               "for name, soft, hard in json.loads(sys.argv[1]):\n"
+               "    resource.setrlimit(getattr(resource, name), (soft, hard))\n"
+               "os.execv(sys.argv[2], sys.argv[2:])")
+
+
+def limited(cmd: list[str], limits: Limits) -> list[str]:
+    """``cmd`` started under the resource limits (inherited by everything it starts, bwrap included).
+
+    A tiny ``python -S`` shim sets them and then execs ``cmd``; unlike ``preexec_fn`` this is safe in a
+    threaded grader.
+    """
+    mem, out = limits.memory_mb * 2**20, limits.output_mb * 2**20
+    table = [["RLIMIT_DATA", mem, mem], ["RLIMIT_CPU", limits.cpu_s, limits.cpu_s + 5],
+             ["RLIMIT_FSIZE", out, out], ["RLIMIT_CORE", 0, 0]]
+    return [_python(), "-S", "-c", _LIMIT_SHIM, json.dumps(table), *cmd]
 
 
 class KernelLost(Exception):
@@ -146,14 +154,14 @@ class Kernel:
         else:
             self.private = Path(tempfile.mkdtemp(prefix="submission-"))
             (self.private / "tmp").mkdir()
-            cmd, cwd = [sys.executable, "-m", "course_lib.exercises.harness"], str(self.private)
+            cmd, cwd = [_python(), "-m", "course_lib.exercises.harness"], str(self.private)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.private),
                    "TMPDIR": str(self.private / "tmp"), "PYTHONPATH": str(_package_root().parent),
                    "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.private), "OMP_NUM_THREADS": "1",
                    "CUDA_VISIBLE_DEVICES": ""}
         self.proc = subprocess.Popen(
-            cmd, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=lambda: _limit(limits),  # noqa: PLW1509 - setrlimit only
+            limited(cmd, limits), cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, start_new_session=True,
         )
         self._buffer = b""
 

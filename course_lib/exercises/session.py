@@ -140,8 +140,8 @@ class _Run:
             self.kernel = sandbox.Kernel(self.settings.mode, self.settings.limits)
             reply = self.kernel.request({"op": "hello", "forbid": self.forbid},
                                         min(self.settings.startup_timeout, max(self.left(), 1)))
-        except (sandbox.KernelLost, OSError) as err:
-            self.general.append(f"the Python kernel did not start ({err})")
+        except Exception as err:  # noqa: BLE001 - a kernel that won't start fails this submission only
+            self.general.append(f"the Python kernel did not start ({type(err).__name__}: {err})")
             self.close()
             return False
         if reply.get("status") != "ok":
