@@ -24,6 +24,7 @@ from torch import nn
 
 __all__ = [
     "centred_gram",
+    "logistic_regression_hessian_products",
     "logistic_regression_per_example_gradients",
     "loglog_slope",
     "noise_trace",
@@ -166,3 +167,36 @@ def loglog_slope(x: Sequence[float] | torch.Tensor, y: Sequence[float] | torch.T
     lx, ly = lx - lx.mean(), ly - ly.mean()
     return float((lx * ly).sum() / (lx * lx).sum())
 
+
+
+def logistic_regression_hessian_products(
+    weight: torch.Tensor, bias: torch.Tensor, X: torch.Tensor, V: torch.Tensor
+) -> torch.Tensor:
+    r"""Products :math:`HV` of the Hessian of the mean softmax cross-entropy with a block of directions.
+
+    For logits :math:`W x_i + b` and probabilities :math:`p_i`, the Hessian is
+    :math:`H = \frac1N\sum_i (\operatorname{diag}p_i - p_ip_i^\top)\otimes \tilde x_i\tilde x_i^\top` with
+    :math:`\tilde x_i = (x_i, 1)`. A direction :math:`v = (V_W, v_b)` changes the logits by
+    :math:`s_i = V_W x_i + v_b`, and :math:`Hv = \frac1N\sum_i r_i\tilde x_i^\top` with
+    :math:`r_i = (\operatorname{diag}p_i - p_ip_i^\top)s_i`. Parameters are ordered as in
+    :func:`logistic_regression_per_example_gradients` (W row-major, then b).
+
+    Args:
+        weight, bias: shapes ``(K, D)`` and ``(K,)``.
+        X: inputs, shape ``(N, D)``.
+        V: directions, shape ``(K·D + K, m)`` (one per column).
+
+    Returns:
+        :math:`HV`, shape ``(K·D + K, m)``.
+    """
+    K, D = weight.shape
+    if V.ndim != 2 or V.shape[0] != K * D + K:
+        raise ValueError(f"V must have shape ({K * D + K}, m), got {tuple(V.shape)}")
+    p = torch.softmax(X @ weight.T + bias, dim=1)                       # (N, K)
+    VW = V[: K * D].T.reshape(-1, K, D)                                  # (m, K, D)
+    vb = V[K * D:].T                                                     # (m, K)
+    s = torch.einsum("nd,mkd->mnk", X, VW) + vb[:, None, :]              # (m, N, K) logit changes
+    r = p * s - p * (p * s).sum(-1, keepdim=True)                        # (diag p - p p^T) s
+    HW = torch.einsum("mnk,nd->mkd", r, X) / len(X)
+    Hb = r.sum(1) / len(X)
+    return torch.cat([HW.reshape(len(V.T), -1), Hb], dim=1).T

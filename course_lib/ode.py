@@ -56,7 +56,12 @@ def _field(f: VectorField, y: torch.Tensor) -> torch.Tensor:
 
 
 def euler(
-    f: VectorField, y0: torch.Tensor, h: float | torch.Tensor, n_steps: int, *, record_every: int = 1
+    f: VectorField,
+    y0: torch.Tensor,
+    h: float | torch.Tensor,
+    n_steps: int,
+    *,
+    record_every: int = 1,
 ) -> torch.Tensor:
     r"""Explicit Euler for :math:`y' = f(y)`: :math:`y_{n+1} = y_n + h\,f(y_n)` (eq. ``ch1-euler``).
 
@@ -77,8 +82,10 @@ def euler(
     One step costs one evaluation of :math:`f`; the local error is :math:`O(h^2)` and the global error
     at a fixed time :math:`t = nh` is :math:`O(h)` (first order; eq. ``ch1-global-error``).
     """
+    # --- validation
     _check_common(y0, h, n_steps, "h (the step)")
     _check_record_every(record_every, n_steps)
+    # --- end validation
     ys = [y0]
     y = y0
     for n in range(1, n_steps + 1):
@@ -89,7 +96,12 @@ def euler(
 
 
 def gradient_descent(
-    grad: VectorField, theta0: torch.Tensor, lr: float | torch.Tensor, n_steps: int, *, record_every: int = 1
+    grad: VectorField,
+    theta0: torch.Tensor,
+    lr: float | torch.Tensor,
+    n_steps: int,
+    *,
+    record_every: int = 1,
 ) -> torch.Tensor:
     r"""Gradient descent :math:`\theta_{n+1} = \theta_n - \gamma\nabla L(\theta_n)` (eq. ``ch1-gd``).
 
@@ -107,8 +119,11 @@ def gradient_descent(
     Returns:
         :math:`\theta_0, \dots, \theta_n`, shape ``(n_steps + 1, *theta0.shape)``.
     """
+    # --- validation
     _check_common(theta0, lr, n_steps, "lr (the learning rate gamma)")
-    return euler(lambda theta: -grad(theta), theta0, lr, n_steps, record_every=record_every)
+    # --- end validation
+    return euler(lambda theta: -grad(theta), theta0, lr, n_steps,  # (ch1-gd) = (ch1-euler)
+                 record_every=record_every)
 
 
 def rk4(
@@ -153,19 +168,23 @@ def quadratic_flow(quadratic, theta0: torch.Tensor, t: Sequence[float] | torch.T
         :math:`\theta(t_k)` for each time, shape ``(len(t), *theta0.shape)``, in ``theta0``'s device and
         dtype (computed in float64).
     """
+    # --- validation
     if not isinstance(theta0, torch.Tensor) or not theta0.is_floating_point():
         raise ValueError(f"theta0 must be a floating-point tensor, got {type(theta0).__name__}")
     if theta0.ndim == 0 or theta0.shape[-1] != quadratic.dim:
         raise ValueError(f"theta0 must have shape (..., {quadratic.dim}), got {tuple(theta0.shape)}")
+    # --- end validation
     times = torch.as_tensor(t, dtype=torch.float64).to(theta0.device)
+    # --- validation
     if times.ndim != 1:
         raise ValueError(f"t must be a 1-D sequence of times, got shape {tuple(times.shape)}")
     if not (torch.isfinite(times).all() and (times >= 0).all()):
         raise ValueError(f"t must hold finite times >= 0, got {times}")
+    # --- end validation
     Q = quadratic.eigenvectors.to(theta0.device)
     lam = quadratic.eigenvalues.to(theta0.device)
     m = quadratic.minimizer.to(theta0.device)
-    c0 = (theta0.to(torch.float64) - m) @ Q                           # eigen-coordinates of the start error
-    decay = torch.exp(-times[:, None] * lam)                            # e^{-lambda_i t}, shape (T, d)
-    decay = decay.reshape(len(times), *([1] * (theta0.ndim - 1)), -1)  # broadcast over the batch dims
+    c0 = (theta0.to(torch.float64) - m) @ Q              # eigen-coordinates of the start error
+    decay = torch.exp(-times[:, None] * lam)               # e^{-lambda_i t}, shape (T, d)
+    decay = decay.reshape(len(times), *([1] * (theta0.ndim - 1)), -1)  # over the batch dims
     return (m + (c0 * decay) @ Q.T).to(theta0.dtype)

@@ -85,6 +85,7 @@ def euler_maruyama(
             non-finite or non-broadcastable ``diffusion``, a non-floating ``theta0``, or a drift that
             returns the wrong shape.
     """
+    # --- validation
     if not isinstance(theta0, torch.Tensor) or not theta0.is_floating_point():
         raise ValueError(f"theta0 must be a floating-point torch.Tensor, got {type(theta0).__name__} "
                          f"{getattr(theta0, 'dtype', '')}")
@@ -95,20 +96,24 @@ def euler_maruyama(
         if not torch.all(torch.isfinite(diffusion)) or torch.any(diffusion < 0):
             raise ValueError("diffusion must be finite and >= 0 everywhere")
         check_broadcasts_to("diffusion", diffusion, theta0.shape, what="theta0")
-        diffusion = diffusion.to(device=theta0.device, dtype=theta0.dtype)
     elif isinstance(diffusion, bool) or not isinstance(diffusion, (int, float)) or not math.isfinite(diffusion) \
             or diffusion < 0:
         raise ValueError(f"diffusion must be a finite float >= 0 or a tensor, got {diffusion!r}")
-
-    noise_scale = diffusion * math.sqrt(h)  # the std of the Brownian increment over one step, times diffusion
+    # --- end validation
+    if isinstance(diffusion, torch.Tensor):
+        diffusion = diffusion.to(device=theta0.device, dtype=theta0.dtype)
+    noise_scale = diffusion * math.sqrt(h)  # diffusion times the std of the Brownian increment
     theta = theta0.clone()
-    records = torch.empty((n_steps // record_every + 1, *theta0.shape), dtype=theta0.dtype, device=theta0.device)
+    records = theta0.new_empty((n_steps // record_every + 1, *theta0.shape))
     records[0] = theta
     for n in range(1, n_steps + 1):
         step = drift(theta)
+        # --- validation
         if step.shape != theta.shape:
             raise ValueError(f"drift returned shape {tuple(step.shape)} for a state of shape {tuple(theta.shape)}")
-        z = torch.randn(theta.shape, generator=generator, dtype=theta.dtype, device=theta.device)
+        # --- end validation
+        z = torch.randn(theta.shape, generator=generator,
+                        dtype=theta.dtype, device=theta.device)  # z_n ~ N(0, I)
         theta = theta + h * step + noise_scale * z  # (ch2-em)
         if n % record_every == 0:
             records[n // record_every] = theta
