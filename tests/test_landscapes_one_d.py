@@ -65,3 +65,18 @@ def test_rejects_theta_without_a_trailing_dimension_of_one() -> None:
 def test_parameters_without_two_minima_are_reported() -> None:
     with pytest.raises(ValueError, match="critical points"):
         NarrowWideDoubleWell(pit_depth=0.01).critical_points()
+
+
+def test_tilted_double_well_critical_points_and_shallow_right_well():
+    from course_lib.landscapes import TiltedDoubleWell
+
+    well = TiltedDoubleWell(0.25)
+    x = torch.tensor([well.deep_minimum, well.barrier, well.shallow_minimum], dtype=torch.float64)
+    assert well.derivative(x).abs().max() < 1e-12
+    assert (well.second_derivative(x[[0, 2]]) > 0).all() and well.second_derivative(x[1]) < 0
+    assert well.value(x[0]) < well.value(x[2]) < well.value(x[1])
+    theta = torch.linspace(-2, 2, 9, dtype=torch.float64)[:, None].requires_grad_(True)
+    well.loss(theta).sum().backward()
+    torch.testing.assert_close(theta.grad, well.grad(theta.detach()))
+    with pytest.raises(ValueError):
+        TiltedDoubleWell(0.5)

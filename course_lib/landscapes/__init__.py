@@ -13,3 +13,4 @@ from course_lib.landscapes.two_d import TwoBasins
 
 __all__ = ["LessardCounterexample", "Quadratic", "TwoBasins"]
 from course_lib.landscapes.one_d import NarrowWideDoubleWell as NarrowWideDoubleWell  # chapter 2
+from course_lib.landscapes.tilted_double_well import TiltedDoubleWell as TiltedDoubleWell  # chapter 3
