@@ -155,25 +155,32 @@ def sutskever_schedule(t: int | torch.Tensor, mu_max: float, every: int = 250) -
 def stationary_covariance(
     lr: Number, momentum: Number, curvature: Number, noise_var: Number, lookahead: Number = 0.0
 ) -> torch.Tensor:
-    r"""The stationary covariance of :math:`(\theta_t, v_t)` when each gradient carries noise of variance :math:`\sigma^2`.
+    r"""The stationary covariance of :math:`(e_t, e_{t-1})` when each gradient carries noise of variance :math:`\sigma^2`.
 
     On :math:`L = \tfrac{\lambda}{2}\theta^2` with gradient :math:`\lambda\tilde\theta + \xi_t`
-    (:math:`\xi_t` independent, mean 0, variance :math:`\sigma^2`), the state obeys
-    :math:`s_{t+1} = A s_t - \gamma (1, 1)^\top \xi_t` with :math:`A` the iteration matrix of
-    :mod:`course_lib.quadratic_rates`; the stationary covariance solves the discrete Lyapunov
-    equation :math:`C = A C A^\top + \gamma^2\sigma^2 \mathbf{1}\mathbf{1}^\top`, solved here in
-    closed form by vectorisation, :math:`(I - A\otimes A)\,\mathrm{vec}\,C = \gamma^2\sigma^2\,\mathrm{vec}\,\mathbf{1}\mathbf{1}^\top`.
-    Broadcasts over its arguments; returns shape ``(..., 2, 2)``; NaN-free only where the
-    iteration is stable (raises ``ValueError`` otherwise).
+    (:math:`\xi_t` independent, mean 0, variance :math:`\sigma^2`), the error obeys
+    :math:`e_{t+1} = T e_t - D e_{t-1} - \gamma\xi_t`, i.e. :math:`s_{t+1} = M s_t - \gamma\xi_t\,b`
+    with :math:`s_t = (e_t, e_{t-1})`, :math:`b = (1, 0)` and :math:`M` the iteration matrix of
+    :mod:`course_lib.quadratic_rates`. The stationary covariance solves the discrete Lyapunov
+    equation :math:`C = M C M^\top + \gamma^2\sigma^2\, b b^\top`, here in closed form by
+    vectorisation, :math:`(I - M\otimes M)\,\mathrm{vec}\,C = \gamma^2\sigma^2\,\mathrm{vec}\,bb^\top`;
+    :math:`C_{11} = \operatorname{Var} e_\infty`. Broadcasts over its arguments and returns shape
+    ``(..., 2, 2)``; raises ``ValueError`` where the iteration is not stable (no stationary law).
     """
     from course_lib.quadratic_rates import iteration_matrix, spectral_radius
 
+    # --- validation
+    if (torch.as_tensor(noise_var) < 0).any():
+        raise ValueError(f"noise_var must be >= 0, got {noise_var}")
     if (spectral_radius(lr, momentum, curvature, lookahead) >= 1).any():
         raise ValueError("the iteration is not stable for these (lr, momentum, curvature, lookahead)")
-    A = iteration_matrix(lr, momentum, curvature, lookahead)
-    g2s2 = torch.as_tensor(lr, dtype=torch.float64) ** 2 * torch.as_tensor(noise_var, dtype=torch.float64)
-    kron = A[..., :, None, :, None] * A[..., None, :, None, :]  # (A ⊗ A)[(i,j),(k,l)] = A_ik A_jl
-    kron = kron.reshape(*A.shape[:-2], 4, 4)
+    # --- end validation
+    M = iteration_matrix(lr, momentum, curvature, lookahead)
+    gamma = torch.as_tensor(lr, dtype=torch.float64)
+    q = gamma**2 * torch.as_tensor(noise_var, dtype=torch.float64)  # γ²σ²
+    q = torch.broadcast_to(q, M.shape[:-2])
+    kron = (M[..., :, None, :, None] * M[..., None, :, None, :]).reshape(*M.shape[:-2], 4, 4)
+    rhs = torch.zeros(*M.shape[:-2], 4, dtype=torch.float64)
+    rhs[..., 0] = q  # vec(γ²σ² b bᵀ) has one non-zero entry
     eye = torch.eye(4, dtype=torch.float64)
-    rhs = torch.ones(*A.shape[:-2], 4, dtype=torch.float64) * g2s2[..., None]
-    return torch.linalg.solve(eye - kron, rhs).reshape(*A.shape[:-2], 2, 2)
+    return torch.linalg.solve(eye - kron, rhs).reshape(*M.shape[:-2], 2, 2)
