@@ -39,7 +39,7 @@ def test_momentum_path_equals_sutskever_sgd_step_for_step(a):
 
 
 def test_batched_hyperparameters_equal_separate_runs():
-    grad = lambda x: torch.tensor([0.5, 3.0]) * x  # noqa: E731
+    grad = lambda x: torch.tensor([0.5, 3.0]) * x
     starts = torch.tensor([[1.0, -1.0], [2.0, 0.5], [0.3, 0.3]])
     lrs, mus, looks = torch.tensor([0.1, 0.2, 0.3]), torch.tensor([0.9, 0.5, 0.0]), torch.tensor([1.0, 0.5, 0.0])
     batched = momentum_path(grad, starts, lrs, mus, 30, lookahead=looks)
@@ -50,7 +50,7 @@ def test_batched_hyperparameters_equal_separate_runs():
 
 def test_nesterov_on_a_quadratic_is_heavy_ball_with_momentum_mu_times_one_minus_gamma_lambda():
     lams = torch.tensor([0.1, 1.0, 2.5])
-    grad = lambda x: lams[:, None] * x  # noqa: E731
+    grad = lambda x: lams[:, None] * x
     start = torch.ones(3, 1)
     nag = momentum_path(grad, start, 0.4, 0.9, 50, lookahead=1.0)
     hb = momentum_path(grad, start, 0.4, 0.9 * (1 - 0.4 * lams), 50)
@@ -59,7 +59,7 @@ def test_nesterov_on_a_quadratic_is_heavy_ball_with_momentum_mu_times_one_minus_
 
 
 def test_momentum_schedule_replaces_momentum_and_may_be_batched():
-    grad = lambda x: x  # noqa: E731
+    grad = lambda x: x
     start = torch.ones(2, 1)
     sched = momentum_path(grad, start, 0.1, 0.0, 10, momentum_schedule=lambda t: torch.tensor([0.5, 0.9]))
     const = momentum_path(grad, start, 0.1, torch.tensor([0.5, 0.9]), 10)
@@ -98,10 +98,10 @@ def test_heavy_ball_with_leapfrog_recipe_is_second_order_and_nesterov_first_orde
     for n in ns:
         h = T / n
         lr, mu = leapfrog_parameters(h, zeta)
-        for a in errors:
+        for a, errs in errors.items():
             path = momentum_path(lambda x: x, torch.ones(1), lr, mu, n, lookahead=a,
                                  velocity0=torch.full((1,), h * h / 2))
-            errors[a].append(abs(path[-1].item() - exact))
+            errs.append(abs(path[-1].item() - exact))
     order = {a: math.log2(e[0] / e[1]) for a, e in errors.items()}
     assert abs(order[0.0] - 2) < 0.1 and abs(order[1.0] - 1) < 0.15
 
