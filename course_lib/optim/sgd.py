@@ -57,11 +57,13 @@ class SGD(CourseOptimizer):
         *,
         maximize: bool = False,
     ) -> None:
+        # --- validation
         check_lr(lr)
         check_nonnegative(momentum, "momentum value")
         check_nonnegative(weight_decay, "weight_decay value")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        # --- end validation
         defaults = {
             "lr": lr,
             "momentum": momentum,

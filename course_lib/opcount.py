@@ -1,0 +1,88 @@
+r"""Count what an optimizer step does to memory: the kernels it launches and the bytes they move.
+
+An elementwise update such as :math:`\theta \leftarrow \theta - \gamma d` does one or two floating-point
+operations per element but must read :math:`\theta` and :math:`d` and write :math:`\theta`: on every
+current processor moving the bytes takes far longer than the arithmetic, so the cost of a step is
+set by how many times it sweeps over parameter-sized tensors (*passes over memory*) and, for many
+small tensors, by how many kernels it launches, not by its count of multiplications.
+
+:func:`count_kernels` runs a function under a :class:`~torch.utils._python_dispatch.TorchDispatchMode`
+and records every ATen operator that reaches a kernel, with the bytes of the tensors it reads (every
+tensor argument) and writes (its outputs and the arguments its schema marks as mutated). Views
+and profiler markers move no data and are skipped. :meth:`KernelCount.passes` divides the traffic
+by the size of the parameters: a step that reads :math:`\theta, g, b` and writes :math:`\theta, b`
+makes 5 passes.
+
+The count follows each operator's declared schema, so it is exact for the for-loop and ``foreach``
+kernels (which read and write what they declare) and an upper bound for a fused kernel that
+declares an argument writable without writing it (``torch._fused_sgd_`` declares its gradients
+mutable, for the unscaling of mixed precision).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+__all__ = ["KernelCount", "count_kernels"]
+
+
+@dataclass
+class KernelCount:
+    """The operators a call launched, in order, and the bytes they read and wrote."""
+
+    kernels: list[str] = field(default_factory=list)
+    bytes_read: int = 0
+    bytes_written: int = 0
+
+    @property
+    def n_kernels(self) -> int:
+        """How many operators reached a kernel (a ``_foreach_`` or fused operator counts once)."""
+        return len(self.kernels)
+
+    def passes(self, nbytes: int) -> float:
+        """Bytes read plus bytes written, in units of ``nbytes`` (the size of the parameters)."""
+        if nbytes <= 0:
+            raise ValueError(f"nbytes must be positive, got {nbytes}")
+        return (self.bytes_read + self.bytes_written) / nbytes
+
+
+def _nbytes(values: Any) -> int:
+    return sum(t.numel() * t.element_size() for t in tree_leaves(values) if isinstance(t, torch.Tensor))
+
+
+class _Counter(TorchDispatchMode):
+    def __init__(self, count: KernelCount) -> None:
+        super().__init__()
+        self.count = count
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if func.namespace == "profiler" or func.is_view:
+            return out
+        schema_args = func._schema.arguments
+        values = dict(zip((a.name for a in schema_args), args, strict=False)) | kwargs
+        written = [values[a.name] for a in schema_args
+                   if a.alias_info is not None and a.alias_info.is_write and a.name in values]
+        self.count.kernels.append(str(func.overloadpacket.__name__))
+        self.count.bytes_read += _nbytes(list(values.values()))
+        mutated = {id(t) for t in tree_leaves(written) if isinstance(t, torch.Tensor)}
+        fresh = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor) and id(t) not in mutated]
+        self.count.bytes_written += _nbytes(written) + _nbytes(fresh)
+        return out
+
+
+def count_kernels(fn: Callable[[], object]) -> KernelCount:
+    """Call ``fn()`` once and return the :class:`KernelCount` of the ATen operators it ran."""
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    count = KernelCount()
+    with _Counter(count):
+        fn()
+    return count

@@ -1,0 +1,66 @@
+"""Time one optimizer step (or any short call) robustly: warm up, repeat, take the median.
+
+A single timing of a step that lasts micro- to milliseconds says little: the first calls pay for
+memory allocation and caches, and a shared machine adds bursts of delay from other processes.
+:func:`time_step` therefore calls ``fn`` ``warmup`` times untimed, then ``repeats`` times timed, and
+returns the **median**, which a few slow outliers cannot move. On a CUDA device the clock is read
+only after :func:`torch.cuda.synchronize`, because kernels run asynchronously and the Python call
+returns before the work is done. Compare timings only as ratios taken on the same machine in the
+same run; absolute times depend on the device and its load.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+__all__ = ["time_samples", "time_step"]
+
+
+def _synchronize(device: torch.device | str | None) -> None:
+    if device is not None and torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_samples(
+    fn: Callable[[], object],
+    repeats: int = 20,
+    warmup: int = 3,
+    device: torch.device | str | None = None,
+) -> list[float]:
+    """Wall-clock seconds of ``repeats`` calls of ``fn`` (after ``warmup`` untimed calls), in call order.
+
+    ``device``: pass the device the work runs on; on CUDA each call is timed between two
+    synchronisations, so the time covers the kernels and not only their launch.
+    """
+    # --- validation
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
+        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0:
+        raise ValueError(f"warmup must be a non-negative int, got {warmup!r}")
+    # --- end validation
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        _synchronize(device)
+        start = time.perf_counter()
+        fn()
+        _synchronize(device)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def time_step(
+    fn: Callable[[], object],
+    repeats: int = 20,
+    warmup: int = 3,
+    device: torch.device | str | None = None,
+) -> float:
+    """The median wall-clock seconds of one call of ``fn`` (see :func:`time_samples`)."""
+    return statistics.median(time_samples(fn, repeats=repeats, warmup=warmup, device=device))
