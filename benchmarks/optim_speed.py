@@ -48,6 +48,8 @@ CASES: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = [
     ("Adam amsgrad", "Adam", {"lr": 1e-4, "amsgrad": True}, "Adam", {"lr": 1e-4, "amsgrad": True}),
     ("AdamW", "AdamW", {"lr": 1e-4}, "AdamW", {"lr": 1e-4}),
     ("NAdam", "NAdam", {"lr": 1e-4}, "NAdam", {"lr": 1e-4}),
+    ("RAdam", "RAdam", {"lr": 1e-4}, "RAdam", {"lr": 1e-4}),
+    ("Adamax", "Adamax", {"lr": 1e-4}, "Adamax", {"lr": 1e-4}),
     ("SutskeverSGD (vs SGD mom.)", "SutskeverSGD", {"lr": 1e-4, "momentum": 0.9},
      "SGD", {"lr": 1e-4, "momentum": 0.9}),
     ("NAG (vs SGD nesterov)", "NAG", {"lr": 1e-4, "momentum": 0.9},

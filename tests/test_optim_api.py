@@ -28,10 +28,12 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "Adam": {"lr": 0.01, "amsgrad": True, "weight_decay": 0.01},
     "AdamW": {"lr": 0.01, "amsgrad": True},
     "NAdam": {"lr": 0.01, "weight_decay": 0.01},
+    "RAdam": {"lr": 0.01, "weight_decay": 0.01},
+    "Adamax": {"lr": 0.01, "weight_decay": 0.01},
     "SutskeverSGD": {"lr": 0.1, "momentum": 0.9, "lookahead": 0.5},
     "NAG": {"lr": 0.1, "momentum": 0.9},
 }
-TORCH_NAMES = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam"]
+TORCH_NAMES = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam", "Adamax"]
 ALL_NAMES = list(CONFIGS)
 
 
@@ -230,6 +232,18 @@ INVALID: list[tuple[str, dict[str, Any]]] = [
     ("NAdam", {"betas": (0.9, 1.5)}),
     ("NAdam", {"weight_decay": -1.0}),
     ("NAdam", {"momentum_decay": -1.0}),
+    ("RAdam", {"lr": -1e-3}),
+    ("RAdam", {"lr": torch.tensor([1e-3, 1e-3])}),
+    ("RAdam", {"eps": -1e-8}),
+    ("RAdam", {"betas": (1.0, 0.999)}),
+    ("RAdam", {"betas": (0.9, 1.0)}),
+    ("RAdam", {"weight_decay": -1.0}),
+    ("Adamax", {"lr": -1e-3}),
+    ("Adamax", {"lr": float("nan")}),
+    ("Adamax", {"eps": -1e-8}),
+    ("Adamax", {"betas": (-0.1, 0.999)}),
+    ("Adamax", {"betas": (0.9, 1.5)}),
+    ("Adamax", {"weight_decay": -1.0}),
 ]
 
 

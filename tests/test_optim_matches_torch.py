@@ -74,8 +74,22 @@ GRID: list[tuple[str, dict[str, Any]]] = [
     ("NAdam", {"lr": 0.01, "eps": 1e-4, "maximize": True}),
     ("NAdam", {"lr": 0.01, "momentum_decay": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True,
                "eps": 1e-4, "maximize": True}),
+    ("RAdam", {"lr": 0.01}),
+    ("RAdam", {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-4}),
+    ("RAdam", {"lr": 0.01, "betas": (0.9, 0.5)}),  # ρ_∞ = 3: never rectified, momentum SGD throughout
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("RAdam", {"lr": 0.01, "maximize": True}),
+    ("RAdam", {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-4, "weight_decay": 0.1, "decoupled_weight_decay": True,
+               "maximize": True}),
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "maximize": True}),
+    ("Adamax", {"lr": 0.01}),
+    ("Adamax", {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-4}),
+    ("Adamax", {"lr": 0.01, "weight_decay": 0.1}),
+    ("Adamax", {"lr": 0.01, "maximize": True}),
+    ("Adamax", {"lr": 0.01, "betas": (0.5, 0.99), "eps": 1e-3, "weight_decay": 0.1, "maximize": True}),
 ]
-TORCH_NAMES = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam"]
+TORCH_NAMES = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam", "Adamax"]
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -166,6 +180,8 @@ GROUP_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("Adam", {"lr": 0.01}, {"lr": 0.003, "betas": (0.5, 0.9), "amsgrad": True, "weight_decay": 0.1}),
     ("AdamW", {"lr": 0.01}, {"lr": 0.003, "weight_decay": 0.2, "maximize": False}),
     ("NAdam", {"lr": 0.01}, {"lr": 0.003, "momentum_decay": 0.05, "weight_decay": 0.1}),
+    ("RAdam", {"lr": 0.01}, {"lr": 0.003, "betas": (0.5, 0.9), "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("Adamax", {"lr": 0.01}, {"lr": 0.003, "betas": (0.5, 0.9), "weight_decay": 0.1}),
 ]
 
 
@@ -204,6 +220,8 @@ SCHEDULED = [
     ("RMSprop", {"lr": 0.01, "momentum": 0.5}, ["StepLR", "OneCycleLR"]),
     ("Adagrad", {"lr": 0.1}, ["StepLR", "CosineAnnealingLR"]),
     ("Adadelta", {}, ["StepLR", "CosineAnnealingLR"]),
+    ("RAdam", {"lr": 0.01}, ["StepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR"]),
+    ("Adamax", {"lr": 0.01}, ["StepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR"]),
 ]
 
 
@@ -235,6 +253,8 @@ FULL_STATE = {
     "Adam": {"lr": 0.01, "amsgrad": True},
     "AdamW": {"lr": 0.01, "amsgrad": True},
     "NAdam": {"lr": 0.01},
+    "RAdam": {"lr": 0.01},
+    "Adamax": {"lr": 0.01},
 }
 
 

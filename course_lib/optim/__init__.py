@@ -1,7 +1,8 @@
 """Every optimizer of the course, written from scratch on top of ``torch.optim.Optimizer``.
 
 The torch counterparts (:class:`SGD`, :class:`Adagrad`, :class:`RMSprop`, :class:`Adadelta`,
-:class:`Adam`, :class:`AdamW`, :class:`NAdam`) take the same arguments with the same defaults
+:class:`Adam`, :class:`AdamW`, :class:`NAdam`, :class:`RAdam`,
+:class:`Adamax`) take the same arguments with the same defaults
 (minus ``foreach``/``fused``/``capturable``/``differentiable``) and give the same parameter
 trajectories, step for step; their state dicts are interchangeable with torch.optim's.
 :class:`SutskeverSGD` and :class:`NAG` are the textbook forms of momentum and Nesterov's
@@ -11,11 +12,25 @@ method that torch does not have.
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
+from .adamax import Adamax
 from .adamw import AdamW
 from .nadam import NAdam
 from .nesterov import NAG
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
 from .sutskever import SutskeverSGD
 
-__all__ = ["NAG", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "NAdam", "RMSprop", "SutskeverSGD"]
+__all__ = [
+    "NAG",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "NAdam",
+    "RAdam",
+    "RMSprop",
+    "SutskeverSGD",
+]

@@ -48,11 +48,13 @@ class Adadelta(CourseOptimizer):
         *,
         maximize: bool = False,
     ) -> None:
+        # --- validation
         check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
         check_nonnegative(eps, "epsilon value")
         check_nonnegative(weight_decay, "weight_decay value")
+        # --- end validation
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}
         super().__init__(params, defaults)
 

@@ -51,11 +51,13 @@ class Adagrad(CourseOptimizer):
         *,
         maximize: bool = False,
     ) -> None:
+        # --- validation
         check_lr(lr)
         check_nonnegative(lr_decay, "lr_decay value")
         check_nonnegative(weight_decay, "weight_decay value")
         check_nonnegative(initial_accumulator_value, "initial_accumulator_value value")
         check_nonnegative(eps, "epsilon value")
+        # --- end validation
         defaults = {
             "lr": lr,
             "lr_decay": lr_decay,

@@ -62,11 +62,13 @@ class Adam(CourseOptimizer):
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
     ) -> None:
+        # --- validation
         check_lr(lr)
         check_nonnegative(eps, "epsilon value")
         check_beta(betas[0], 0)
         check_beta(betas[1], 1)
         check_nonnegative(weight_decay, "weight_decay value")
+        # --- end validation
         defaults = {
             "lr": lr,
             "betas": (float(betas[0]), float(betas[1])),

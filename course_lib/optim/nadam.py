@@ -69,12 +69,14 @@ class NAdam(CourseOptimizer):
         *,
         maximize: bool = False,
     ) -> None:
+        # --- validation
         check_lr(lr)
         check_nonnegative(eps, "epsilon value")
         check_beta(betas[0], 0)
         check_beta(betas[1], 1)
         check_nonnegative(weight_decay, "weight_decay value")
         check_nonnegative(momentum_decay, "momentum_decay value")
+        # --- end validation
         defaults = {
             "lr": lr,
             "betas": betas,

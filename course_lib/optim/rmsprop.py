@@ -57,11 +57,13 @@ class RMSprop(CourseOptimizer):
         *,
         maximize: bool = False,
     ) -> None:
+        # --- validation
         check_lr(lr)
         check_nonnegative(eps, "epsilon value")
         check_nonnegative(momentum, "momentum value")
         check_nonnegative(weight_decay, "weight_decay value")
         check_nonnegative(alpha, "alpha value")
+        # --- end validation
         defaults = {
             "lr": lr,
             "momentum": momentum,
