@@ -5,17 +5,37 @@ The torch counterparts (:class:`SGD`, :class:`Adagrad`, :class:`RMSprop`, :class
 (minus ``foreach``/``fused``/``capturable``/``differentiable``) and give the same parameter
 trajectories, step for step; their state dicts are interchangeable with torch.optim's.
 :class:`SutskeverSGD` and :class:`NAG` are the textbook forms of momentum and Nesterov's
-method that torch does not have.
+method that torch does not have. After Adam (chapter 8): :class:`Muon` and :class:`Adafactor`
+match torch.optim's; :class:`Lion` matches the ``lion-pytorch`` package and
+:class:`AdamWScheduleFree` the ``schedulefree`` package (both test dependencies only).
 """
 
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamw import AdamW
+from .lion import Lion
+from .muon import Muon
 from .nadam import NAdam
 from .nesterov import NAG
 from .rmsprop import RMSprop
+from .schedulefree import AdamWScheduleFree
 from .sgd import SGD
 from .sutskever import SutskeverSGD
 
-__all__ = ["NAG", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "NAdam", "RMSprop", "SutskeverSGD"]
+__all__ = [
+    "NAG",
+    "SGD",
+    "Adadelta",
+    "Adafactor",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "AdamWScheduleFree",
+    "Lion",
+    "Muon",
+    "NAdam",
+    "RMSprop",
+    "SutskeverSGD",
+]
