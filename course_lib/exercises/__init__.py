@@ -12,7 +12,8 @@ Instructors use the command line (see the instructor guide)::
     python -m course_lib.exercises grade SUBMISSIONS_DIR --out results.csv [--timeout 60]
 """
 
-from course_lib.exercises.checks import Case, CheckResult, check_function, check_number
+from course_lib.exercises.checks import CheckResult, check_function, check_number
 from course_lib.exercises.registry import check, questions
+from course_lib.exercises.spec import Case
 
 __all__ = ["Case", "CheckResult", "check", "check_function", "check_number", "questions"]
