@@ -6,18 +6,24 @@ The torch counterparts (:class:`SGD`, :class:`Adagrad`, :class:`RMSprop`, :class
 (minus ``foreach``/``fused``/``capturable``/``differentiable``) and give the same parameter
 trajectories, step for step; their state dicts are interchangeable with torch.optim's.
 :class:`SutskeverSGD` and :class:`NAG` are the textbook forms of momentum and Nesterov's
-method that torch does not have.
+method that torch does not have. After Adam (chapter 8): :class:`Muon` and :class:`Adafactor`
+match torch.optim's; :class:`Lion` matches the ``lion-pytorch`` package and
+:class:`AdamWScheduleFree` the ``schedulefree`` package (both test dependencies only).
 """
 
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
 from .adamw import AdamW
+from .lion import Lion
+from .muon import Muon
 from .nadam import NAdam
 from .nesterov import NAG
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .schedulefree import AdamWScheduleFree
 from .sgd import SGD
 from .sutskever import SutskeverSGD
 
@@ -31,6 +37,10 @@ __all__ = [
     "Adamax",
     "NAdam",
     "RAdam",
+    "Adafactor",
+    "AdamWScheduleFree",
+    "Lion",
+    "Muon",
     "RMSprop",
     "SutskeverSGD",
 ]
