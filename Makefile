@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 JOBS   ?= 2
 
-.PHONY: book test env lint unit nbval build-check exercises clean benchmark
+.PHONY: book test env lint unit nbval build-check browser seeds exercises clean benchmark
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ env: $(STAMP)
 book: env
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-test: env lint unit nbval build-check
+test: env lint unit nbval build-check browser
 
 lint: env
 	$(VENV)/bin/ruff check course_lib tests benchmarks chapters _ext
@@ -43,6 +43,19 @@ nbval: env
 build-check: env
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/test_built_book.py -p no:cacheprovider
+
+# The built pages in headless Chromium (tests/test_browser.py): console errors, math, overflow, animations, captions.
+BROWSER_HINT := The browser test needs headless Chromium: install it with 'sudo apt-get install -y chromium chromium-driver' (Debian), or run .ci/run, which installs it.
+browser: env
+	@{ command -v chromium || command -v chromium-browser; } >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
+	    || { echo "$(BROWSER_HINT)"; exit 1; }
+	@test -f _build/html/index.html || { echo "No built book in _build/html: run 'make book' first."; exit 1; }
+	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/test_browser.py -p no:cacheprovider
+
+# Every chapter notebook and exercise solution under COURSE_SEED offsets 0..4: a table of pass / failing assert.
+SEEDS ?= 0 1 2 3 4
+seeds: env
+	OMP_NUM_THREADS=1 CUDA_VISIBLE_DEVICES="" $(PY) benchmarks/run_seeds.py --seeds $(SEEDS) --jobs $(JOBS)
 
 exercises: env
 	$(PY) -m course_lib.exercises build

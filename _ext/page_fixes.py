@@ -2,8 +2,8 @@
 
 * **Each inline script once.** sphinx-thebe and sphinx-togglebutton add their configuration as inline
   scripts (``const THEBE_JS_URL = …``) from event handlers that run after the HTML builder exists, so
-  Sphinx 7.4 records them both in the builder and in the registry it copies the builder's list from,
-  and each page carries them twice. The second ``const THEBE_JS_URL`` is a JavaScript error on every
+  Sphinx 7.4 records each both in the builder (filename ``None``) and in the registry (filename ``""``),
+  its equality test sees two different scripts, and each page carries them twice. The second ``const THEBE_JS_URL`` is a JavaScript error on every
   page ("Identifier 'THEBE_JS_URL' has already been declared"). The page context's script list is
   de-duplicated here (same file or same inline body and attributes: the first one is kept).
 * **Exercise titles without parentheses.** sphinx-exercise writes an unnumbered exercise with a title as
@@ -22,7 +22,8 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 
 def _script_key(script: Any) -> tuple:
     attributes = getattr(script, "attributes", {})
-    return (getattr(script, "filename", str(script)), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+    # an inline script's filename is None where the builder records it and "" where the registry does
+    return (getattr(script, "filename", str(script)) or "", tuple(sorted((k, str(v)) for k, v in attributes.items())))
 
 
 def unique_scripts(scripts: list) -> list:

@@ -7,7 +7,9 @@ small, fast experiments of the chapters want. Where the data comes from, in orde
 1. the cache folder, if the four raw files are already extracted there (``ROOT/MNIST/raw/``);
 2. the gzip files vendored in the repository's ``data/mnist/``, extracted into the cache after each
    file's uncompressed bytes are checked against the sha256 in :data:`MNIST_FILES`;
-3. torchvision's own download (what happens in Colab, where the package is installed without the data).
+3. torchvision's own download (what happens in Colab, where the package is installed without the data),
+   into ``~/.cache/course_lib``; each downloaded file's uncompressed bytes are then checked against the
+   same sha256 as the vendored ones (a corrupted or substituted file is deleted and reported).
 
 If none of these works, :class:`MNISTUnavailableError` says what was tried and what to do.
 """
@@ -74,6 +76,20 @@ def _cached(root: Path) -> bool:
     return all((raw / name).is_file() and (raw / name).stat().st_size == size for name, (size, _) in MNIST_FILES.items())
 
 
+def verify_cache(root: Path) -> None:
+    """Check the four raw files in ``root/MNIST/raw`` against :data:`MNIST_FILES`; delete and report a bad one."""
+    raw = _raw_dir(root)
+    for name, (size, sha256) in MNIST_FILES.items():
+        path = raw / name
+        actual = _sha256(path) if path.is_file() else "missing"
+        if actual != sha256:
+            path.unlink(missing_ok=True)
+            raise MNISTChecksumError(
+                f"the downloaded MNIST file {path} has sha256 {actual}, expected {sha256}; it was deleted. "
+                "Run the cell again to download it again."
+            )
+
+
 def extract_vendored(root: Path, vendored_dir: Path = VENDORED_DIR) -> None:
     """Uncompress the vendored ``*.gz`` files into ``root/MNIST/raw``, checking each file's sha256.
 
@@ -130,9 +146,12 @@ def load_mnist(train: bool = True, root: str | Path | None = None, download: boo
 
     if download:
         try:
-            return datasets.MNIST(str(root), train=train, download=True, transform=transforms.ToTensor())
+            datasets.MNIST(str(root), train=train, download=True, transform=transforms.ToTensor())
         except Exception as err:  # noqa: BLE001 -- torchvision raises many kinds; each is reported below
             tried.append(f"torchvision download into {root}: {type(err).__name__}: {err}")
+        else:
+            verify_cache(root)
+            return datasets.MNIST(str(root), train=train, download=False, transform=transforms.ToTensor())
     else:
         tried.append("torchvision download: skipped (download=False)")
     raise MNISTUnavailableError(

@@ -30,20 +30,33 @@ def source_without_docstring(obj, full: bool = False) -> str:
     return source
 
 
+def _display_math(doc: str) -> str:
+    """Turn each reST ``.. math::`` block (options such as ``:label:``, blank lines, indented body) into ``$$``."""
+    lines, out, i = doc.splitlines(), [], 0
+    while i < len(lines):
+        match = re.match(r"^([ \t]*)\.\. math::[ \t]*(.*)$", lines[i])
+        if match is None:
+            out.append(lines[i])
+            i += 1
+            continue
+        indent, body = len(match.group(1)), [match.group(2)] if match.group(2).strip() else []
+        i += 1
+        while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent):
+            if not re.match(r"^[ \t]*:(label|nowrap|name|class):", lines[i]):
+                body.append(lines[i])
+            i += 1
+        math = textwrap.dedent("\n".join(body)).strip()
+        out += ["", "$$", math, "$$", ""]
+    return "\n".join(out)
+
+
 def docstring_markdown(obj) -> str:
     r"""The docstring of ``obj`` as Markdown: reST ``:math:`x``` becomes ``$x$``, ``.. math::`` a display."""
     doc = inspect.getdoc(obj) or ""
     doc = re.sub(r":math:`([^`]*)`", lambda m: f"${m.group(1)}$", doc)
     doc = re.sub(r":(?:func|class|mod|meth|attr|data):`~?([^`]*)`", r"`\1`", doc)
 
-    def display_math(m: re.Match) -> str:
-        body = (m.group(1).strip() + "\n" + textwrap.dedent(m.group(2))).strip()
-        return f"\n$$\n{body}\n$$\n\n"
-
-    # ".. math:: first line" followed by indented continuation lines (options like ":label:" dropped)
-    doc = re.sub(r"^\.\. math::([^\n]*)\n((?:[ \t]+[^\n]*\n)*)", display_math, doc + "\n",
-                 flags=re.MULTILINE)
-    doc = re.sub(r"^[ \t]*:(?:label|nowrap):[^\n]*\n", "", doc, flags=re.MULTILINE)
+    doc = _display_math(doc)
     doc = re.sub(r"``([^`]+)``", r"`\1`", doc)
     return doc.strip()
 

@@ -96,3 +96,65 @@ def test_without_any_source_the_error_lists_what_was_tried(tmp_path, monkeypatch
 def test_cache_folder_follows_the_environment_variable(tmp_path, monkeypatch):
     monkeypatch.setenv(data.DATA_ENV_VAR, str(tmp_path))
     assert data.default_root() == tmp_path
+
+
+# --- the path a Colab student takes: course_lib pip-installed without data/, so torchvision downloads MNIST
+
+@pytest.fixture
+def installed_without_data(tmp_path, monkeypatch, no_network):
+    """course_lib as pip installs it in Colab (no vendored data/), with torchvision's download mocked.
+
+    The mock serves the repository's vendored gzip files through torchvision's own extraction code; the
+    test never reaches the network. It returns the list of URLs torchvision asked for.
+    """
+    import torchvision.datasets.mnist as tv_mnist
+    from torchvision.datasets.utils import extract_archive
+
+    vendored = data.VENDORED_DIR
+    monkeypatch.setattr(data, "VENDORED_DIR", tmp_path / "site-packages" / "data" / "mnist")
+    monkeypatch.delenv(data.DATA_ENV_VAR, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    urls = []
+
+    def fake_download_and_extract_archive(url, download_root, filename=None, md5=None, **kwargs):
+        urls.append(url)
+        target = tmp_path / "served" / filename
+        target.parent.mkdir(exist_ok=True)
+        shutil.copy(vendored / filename, target)
+        shutil.copy(target, f"{download_root}/{filename}")
+        extract_archive(f"{download_root}/{filename}", download_root)
+
+    monkeypatch.setattr(tv_mnist, "download_and_extract_archive", fake_download_and_extract_archive)
+    return urls
+
+
+def test_in_colab_the_cache_is_in_the_home_folder(installed_without_data, tmp_path):
+    assert data.default_root() == tmp_path / "home" / ".cache" / "course_lib"
+
+
+def test_in_colab_mnist_is_downloaded_checked_and_loaded(installed_without_data, tmp_path):
+    X, y = mnist_tensors(train=False)
+    assert X.shape == (10000, 784) and y.shape == (10000,)
+    assert {u.rsplit("/", 1)[1] for u in installed_without_data} == {f"{n}.gz" for n in MNIST_FILES}
+    assert (tmp_path / "home" / ".cache" / "course_lib" / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+    n = len(installed_without_data)
+    assert len(load_mnist(train=True)) == 60000 and len(installed_without_data) == n, "the second load is cached"
+
+
+def test_in_colab_a_corrupted_download_is_deleted_and_named(installed_without_data, tmp_path, monkeypatch):
+    import torchvision.datasets.mnist as tv_mnist
+
+    real = tv_mnist.download_and_extract_archive
+
+    def corrupting(url, download_root, filename=None, md5=None, **kwargs):
+        real(url, download_root, filename=filename, md5=md5)
+        if filename.startswith("t10k-labels"):
+            path = f"{download_root}/t10k-labels-idx1-ubyte"
+            with open(path, "r+b") as f:
+                f.seek(100)
+                f.write(b"\x07")  # one label changed: torchvision's own checks would not notice
+
+    monkeypatch.setattr(tv_mnist, "download_and_extract_archive", corrupting)
+    with pytest.raises(MNISTChecksumError, match="t10k-labels-idx1-ubyte.*deleted"):
+        load_mnist(train=False)
+    assert not (tmp_path / "home" / ".cache" / "course_lib" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").exists()
