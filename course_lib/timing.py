@@ -3,8 +3,8 @@
 A single timing of a step that lasts micro- to milliseconds says little: the first calls pay for
 memory allocation and caches, and a shared machine adds bursts of delay from other processes.
 :func:`time_step` therefore calls ``fn`` ``warmup`` times untimed, then ``repeats`` times timed, and
-returns the **median**, which a few slow outliers cannot move. On a CUDA device the clock is read
-only after :func:`torch.cuda.synchronize`, because kernels run asynchronously and the Python call
+returns the **median**, which a few slow outliers cannot move. On a GPU the clock is read only after
+the device is synchronised, because kernels run asynchronously and the Python call
 returns before the work is done. Compare timings only as ratios taken on the same machine in the
 same run; absolute times depend on the device and its load.
 """
@@ -21,7 +21,12 @@ __all__ = ["time_samples", "time_step"]
 
 
 def _synchronize(device: torch.device | str | None) -> None:
-    if device is not None and torch.device(device).type == "cuda":
+    """Wait for the kernels queued on an accelerator (a GPU); nothing to wait for on the CPU."""
+    if device is None or torch.device(device).type in ("cpu", "meta"):
+        return
+    if hasattr(torch, "accelerator"):  # torch >= 2.6: any accelerator
+        torch.accelerator.synchronize(device)
+    else:
         torch.cuda.synchronize(device)
 
 

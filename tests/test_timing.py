@@ -40,3 +40,15 @@ def test_bad_arguments_raise_value_error_naming_them(kwargs, message):
 def test_non_callable_raises_type_error():
     with pytest.raises(TypeError, match="callable"):
         timing.time_step(3)
+
+
+def test_cpu_timing_does_not_try_to_synchronise_an_accelerator(monkeypatch):
+    import torch
+
+    def fail(*args):
+        raise AssertionError("synchronize called for the CPU")
+
+    if hasattr(torch, "accelerator"):
+        monkeypatch.setattr(torch.accelerator, "synchronize", fail)
+    monkeypatch.setattr(torch.cuda, "synchronize", fail)
+    assert timing.time_step(lambda: None, repeats=2, warmup=0, device=torch.device("cpu")) >= 0.0

@@ -20,11 +20,13 @@ class SGD(CourseOptimizer):
     (``opt-common-maximize``, ``opt-common-l2``):
 
     .. math::
-       v_1 &= g_1                                                          && \text{(opt-sgd-momentum-init)} \\
-       v_t &= \mu\, v_{t-1} + (1-\tau)\, g_t \quad (t > 1)                 && \text{(opt-sgd-momentum)} \\
-       d_t &= g_t + \mu\, v_t \ \text{(nesterov)}, \qquad d_t = v_t \ \text{(otherwise)}
-                                                                           && \text{(opt-sgd-nesterov)} \\
-       \theta_t &= \theta_{t-1} - \gamma\, d_t                             && \text{(opt-sgd-update)}
+       \begin{aligned}
+       v_1 &= g_1 && \text{(opt-sgd-momentum-init)} \\
+       v_t &= \mu\, v_{t-1} + (1-\tau)\, g_t \quad (t > 1) && \text{(opt-sgd-momentum)} \\
+       d_t &= g_t + \mu\, v_t \ \text{(nesterov)}, \quad d_t = v_t \ \text{(otherwise)}
+           && \text{(opt-sgd-nesterov)} \\
+       \theta_t &= \theta_{t-1} - \gamma\, d_t && \text{(opt-sgd-update)}
+       \end{aligned}
 
     Without momentum (:math:`\mu = 0`) :math:`d_t = g_t` and no state is kept.
 
@@ -32,12 +34,12 @@ class SGD(CourseOptimizer):
     ``opt-sgd-update`` (and ``opt-common-maximize``, ``opt-common-l2``).
 
     Differences from the papers. Polyak (1964) and Sutskever et al. (2013) put the learning rate
-    inside the velocity, :math:`v_t = \mu v_{t-1} - \gamma \nabla f`, :math:`\theta_t = \theta_{t-1}
-    + v_t` (see :class:`~course_lib.optim.SutskeverSGD`). With a constant learning rate and
-    :math:`v_0 = 0` the two give the same trajectory (the velocities differ by the factor
-    :math:`-\gamma`); after a change of learning rate they differ, because here the new rate
-    scales the whole accumulated velocity at once. The Nesterov branch is the change of
-    variables of Bengio et al. (2013): the parameters held are the look-ahead point
+    inside the velocity, :math:`v_t = \mu v_{t-1} - \gamma \nabla f` and
+    :math:`\theta_t = \theta_{t-1} + v_t` (see :class:`~course_lib.optim.SutskeverSGD`). With a
+    constant learning rate and :math:`v_0 = 0` the two give the same trajectory (the velocities
+    differ by the factor :math:`-\gamma`); after a change of learning rate they differ, because
+    here the new rate scales the whole accumulated velocity at once. The Nesterov branch is the
+    change of variables of Bengio et al. (2013): the parameters held are the look-ahead point
     :math:`\theta + \mu v` of Sutskever's formulation, and the gradient is taken there, so one
     gradient per step suffices. Dampening :math:`\tau` has no counterpart in the papers.
 
