@@ -291,6 +291,8 @@ def _ratio(got: torch.Tensor, expected: torch.Tensor) -> float | None:
 def _hints(got: torch.Tensor, expected: torch.Tensor, steps: bool, ratios: dict[str, float]) -> list[str]:
     """What a wrong value suggests: a known factor, a sign flip, one tensor appended again and again."""
     hints: list[str] = []
+    if not bool(got.any()) and bool(expected.any()):
+        return ["your function returns zeros"]
     if steps and got.ndim >= 1 and got.shape[0] >= 3:
         rows_equal = all(torch.equal(got[k], got[-1]) for k in range(got.shape[0]))
         if rows_equal and not torch.equal(expected[0], expected[-1]):
