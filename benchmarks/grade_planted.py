@@ -76,21 +76,18 @@ def main() -> None:
            str(args.check_timeout), "--sandbox", args.sandbox]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = out.with_name("log.txt")
+    with open(log, "w") as sink:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     peak_total, peak_one, peak_procs = 0.0, 0.0, 0
-    log_lines: list[str] = []
-    os.set_blocking(proc.stdout.fileno(), False)
     while proc.poll() is None:
         pids = _tree(proc.pid)
         sizes = [_rss_mb(p) for p in pids]
         peak_total, peak_one = max(peak_total, sum(sizes)), max(peak_one, max(sizes, default=0.0))
         peak_procs = max(peak_procs, len(pids))
-        chunk = proc.stdout.read()
-        if chunk:
-            log_lines += chunk.splitlines()
         time.sleep(0.5)
     wall = time.monotonic() - started
-    log_lines += (proc.stdout.read() or "").splitlines()
+    log_lines = log.read_text().splitlines()
     time.sleep(1.0)
     left = _leftovers()
     bound = next((line for line in log_lines if "finishes within" in line), "(no bound printed)")
