@@ -1,16 +1,18 @@
-"""The self-check engine: run a student's answer against the reference and say in plain words what is wrong.
+"""The judge: say in plain words what is wrong with an answer. Shared by the self-check and the grader.
 
-Two kinds of check live here:
+* :func:`call_student` calls a student's function on copies of the inputs and turns whatever happens
+  into a plain-data outcome (returned a value, raised — with the student's line —, not implemented, ran
+  past its time, changed an input in place). In the notebook the self-check calls it directly; in the
+  grader the sandboxed harness calls it in a forked child and sends the outcome back as plain data.
+* :func:`judge` compares an outcome with the expected value (:func:`compare`: type, shape, dtype,
+  device, NaN, values — with hints: a known factor such as N/(N − 1), a sign flip, "did you forget
+  `return`?", one tensor appended at every step).
+* :func:`judge_number` does the same for a predicted number.
+* :func:`check_function` and :func:`check_number` are the old in-process API, kept for chapter modules
+  not yet ported to :mod:`course_lib.exercises.spec` (self-check only).
 
-* :func:`check_function` calls the student's function and the reference (a ``course_lib`` function) on
-  the same fresh random cases and reports the first problem it finds: the function raised (with the line
-  of the student's code where it failed), is not implemented yet, ran past the time limit, changed its
-  input in place, returned the wrong type, shape, dtype or device, produced NaN, or a wrong value (first
-  at step ``k``, with both values).
-* :func:`check_number` compares a predicted number with the computed one (predict-then-verify).
-
-Both return a :class:`CheckResult` and never raise into the notebook: whatever the student's code does,
-the worst outcome is a result whose message says what happened.
+Nothing here raises into the notebook: whatever the student's code does, the worst outcome is a result
+whose message says what happened.
 """
 
 from __future__ import annotations
@@ -289,13 +291,13 @@ def _ratio(got: torch.Tensor, expected: torch.Tensor) -> float | None:
 def _hints(got: torch.Tensor, expected: torch.Tensor, steps: bool, ratios: dict[str, float]) -> list[str]:
     """What a wrong value suggests: a known factor, a sign flip, one tensor appended again and again."""
     hints: list[str] = []
+    if not bool(got.any()) and bool(expected.any()):
+        return ["your function returns zeros"]
     if steps and got.ndim >= 1 and got.shape[0] >= 3:
         rows_equal = all(torch.equal(got[k], got[-1]) for k in range(got.shape[0]))
         if rows_equal and not torch.equal(expected[0], expected[-1]):
             return [("every entry of your trajectory is the same tensor — did you append one tensor and then "
                     "update it in place (`theta -= ...`)? Append a new tensor at each step")]
-    if not bool(got.any()) and bool(expected.any()):
-        return ["your function returns zeros"]
     r = _ratio(got, expected)
     if r is not None:
         for hint, factor in ratios.items():

@@ -161,7 +161,9 @@ def rows_for(name: str, source_nb: Any, nb_problem: str, read_notes: list[str], 
                 what = ", ".join(called) if called else "; ".join(dict.fromkeys(runtime))
                 flags.append(f"FLAG: the answer uses {what}, the library's own version of what it was asked to "
                              f"write — check by hand")
-        rows.append(Row(name, q, points, max_points, "; ".join([*flags, message, *notes, *common])))
+        parts = [*flags, message, *notes, *common]
+        rows.append(Row(name, q, points, max_points, "; ".join(p for p in dict.fromkeys(parts) if p not in message
+                                                               or p == message)))
     return rows
 
 
@@ -231,7 +233,8 @@ def grade(submissions: Path, out: Path, root: Path, timeout: float = 60.0, check
     problems = load_errors()
     if problems:
         print(f"WARNING: some chapter checks failed to load: {problems}", file=sys.stderr, flush=True)
-    settings = Settings(timeout, check_timeout, startup_timeout, max_restarts, limits or sandbox.Limits(), mode)
+    settings = Settings(timeout=timeout, check_timeout=check_timeout, startup_timeout=startup_timeout,
+                        max_restarts=max_restarts, limits=limits or sandbox.Limits(), mode=mode)
     trusted = Trusted(seed)
     _prepare(trusted, source_nbs, say)
     settings = dataclasses.replace(settings, max_cases=trusted.max_cases())

@@ -81,6 +81,9 @@ class Harness:
         from course_lib.exercises import registry
 
         registry.questions()  # imports every chapter module, so their Fn builders exist here too
+        import torch
+
+        torch.broadcast_shapes((1,), (1,))  # imports sympy lazily (seconds): do it once, not in every fork
         self.shell = InteractiveShell.instance()
         self._trip(list(request.get("forbid", [])))
         return {"status": "ok", "pid": os.getpid(), "load_errors": registry.load_errors()}

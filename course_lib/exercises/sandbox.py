@@ -106,7 +106,8 @@ def probe(requested: str = "auto") -> Mode:
             raise RuntimeError("--sandbox bwrap: bubblewrap is not installed (apt-get install bubblewrap)")
         return Mode("none", "not installed")
     cmd = bwrap_command(Limits())
-    cmd = cmd[: cmd.index("--")] + ["--", _python(), "-c", "import course_lib.exercises.harness"]
+    cmd = cmd[: cmd.index("--")] + ["--", _python(), "-c",
+                                    "import os; os.stat('/opt/course/course_lib/exercises/harness.py')"]
     try:
         done = subprocess.run(cmd, capture_output=True, timeout=120, check=False, stdin=subprocess.DEVNULL)
         ok, why = done.returncode == 0, done.stderr.decode("utf-8", "replace").strip()[-300:]
