@@ -35,9 +35,13 @@ from course_lib.exercises.checks import (
 from course_lib.exercises.spec import Question
 
 #: Chapter modules that declare questions, imported lazily by :func:`check`.
-CHAPTER_MODULES = ("course_lib.exercises.ch01", "course_lib.exercises.ch02", "course_lib.exercises.ch05")
-CHAPTER_MODULES = ("course_lib.exercises.ch01", "course_lib.exercises.ch02", "course_lib.exercises.ch08")
-CHAPTER_MODULES = ("course_lib.exercises.ch01", "course_lib.exercises.ch02", "course_lib.exercises.ch03")
+CHAPTER_MODULES = (
+    "course_lib.exercises.ch01",
+    "course_lib.exercises.ch02",
+    "course_lib.exercises.ch03",
+    "course_lib.exercises.ch05",
+    "course_lib.exercises.ch08",
+)
 
 #: When set, every self-check result is appended to this JSON-lines file. A test aid only (the notebook
 #: tests read it); the grader does not use it, since anything the notebook writes can be forged.
