@@ -77,15 +77,16 @@ def momentum_path(
     if velocity0 is not None and velocity0.shape != theta0.shape:
         raise ValueError(f"velocity0 must have theta0's shape {tuple(theta0.shape)}")
     # --- end validation
-    gamma, mu, a = (_batched(x, theta0, n) for x, n in ((lr, "lr"), (momentum, "momentum"),
-                                                         (lookahead, "lookahead")))
+    gamma = _batched(lr, theta0, "lr")
+    mu = _batched(momentum, theta0, "momentum")
+    a = _batched(lookahead, theta0, "lookahead")
     theta = theta0.clone()
     v = torch.zeros_like(theta0) if velocity0 is None else velocity0.clone()
     path = [theta]
     for t in range(1, n_steps + 1):
         if momentum_schedule is not None:
             mu = _batched(momentum_schedule(t), theta0, "momentum_schedule(t)")
-        v = mu * v - gamma * grad(theta + a * mu * v)  # v_{t+1} = μ v_t − γ ∇L(θ_t + aμ v_t)
+        v = mu * v - gamma * grad(theta + a * mu * v)  # v_{t+1} (ch4-family)
         theta = theta + v  # θ_{t+1} = θ_t + v_{t+1}
         path.append(theta)
     return torch.stack(path)
@@ -131,7 +132,9 @@ def nesterov_convex_momentum(t: int) -> float:
     return (t - 1) / (t + 2)
 
 
-def sutskever_schedule(t: int | torch.Tensor, mu_max: float, every: int = 250) -> float | torch.Tensor:
+def sutskever_schedule(
+    t: int | torch.Tensor, mu_max: float, every: int = 250
+) -> float | torch.Tensor:
     r"""Sutskever et al.'s (2013) schedule :math:`\mu_t = \min(1 - 2^{-1-\log_2(\lfloor t/250\rfloor+1)}, \mu_{\max})`.
 
     :math:`1 - 2^{-1-\log_2 k} = 1 - 1/(2k)` with :math:`k = \lfloor t/250 \rfloor + 1`: 0.5 for the
@@ -153,7 +156,11 @@ def sutskever_schedule(t: int | torch.Tensor, mu_max: float, every: int = 250) -
 
 
 def stationary_covariance(
-    lr: Number, momentum: Number, curvature: Number, noise_var: Number, lookahead: Number = 0.0
+    lr: Number,
+    momentum: Number,
+    curvature: Number,
+    noise_var: Number,
+    lookahead: Number = 0.0,
 ) -> torch.Tensor:
     r"""The stationary covariance of :math:`(e_t, e_{t-1})` when each gradient carries noise of variance :math:`\sigma^2`.
 
@@ -179,7 +186,8 @@ def stationary_covariance(
     gamma = torch.as_tensor(lr, dtype=torch.float64)
     q = gamma**2 * torch.as_tensor(noise_var, dtype=torch.float64)  # γ²σ²
     q = torch.broadcast_to(q, M.shape[:-2])
-    kron = (M[..., :, None, :, None] * M[..., None, :, None, :]).reshape(*M.shape[:-2], 4, 4)
+    kron = M[..., :, None, :, None] * M[..., None, :, None, :]  # (M ⊗ M)[(i,j),(k,l)]
+    kron = kron.reshape(*M.shape[:-2], 4, 4)
     rhs = torch.zeros(*M.shape[:-2], 4, dtype=torch.float64)
     rhs[..., 0] = q  # vec(γ²σ² b bᵀ) has one non-zero entry
     eye = torch.eye(4, dtype=torch.float64)

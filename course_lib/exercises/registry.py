@@ -39,6 +39,7 @@ CHAPTER_MODULES = (
     "course_lib.exercises.ch01",
     "course_lib.exercises.ch02",
     "course_lib.exercises.ch03",
+    "course_lib.exercises.ch04",
     "course_lib.exercises.ch05",
     "course_lib.exercises.ch08",
 )

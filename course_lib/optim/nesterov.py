@@ -47,8 +47,10 @@ class NAG(CourseOptimizer):
         lr: float,
         momentum: float = 0.9,
     ) -> None:
+        # --- validation
         check_lr(lr)
         check_nonnegative(momentum, "momentum value")
+        # --- end validation
         super().__init__(params, {"lr": lr, "momentum": momentum})
 
     def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:

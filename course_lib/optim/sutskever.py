@@ -63,10 +63,12 @@ class SutskeverSGD(CourseOptimizer):
         momentum: float = 0.9,
         lookahead: float = 0.0,
     ) -> None:
+        # --- validation
         check_lr(lr)
         check_nonnegative(momentum, "momentum value")
         if not 0.0 <= lookahead <= 1.0:
             raise ValueError(f"Invalid lookahead value: {lookahead}")
+        # --- end validation
         super().__init__(params, {"lr": lr, "momentum": momentum, "lookahead": lookahead})
 
     def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
