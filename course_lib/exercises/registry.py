@@ -17,7 +17,7 @@ from typing import Any
 from course_lib.exercises.checks import CheckResult, guard, manual
 
 #: Chapter modules that register questions, imported lazily by :func:`check`.
-CHAPTER_MODULES = ("course_lib.exercises.ch01", "course_lib.exercises.ch02")
+CHAPTER_MODULES = ("course_lib.exercises.ch01", "course_lib.exercises.ch02", "course_lib.exercises.ch06")
 
 #: When set (by the grader), every result is appended to this JSON-lines file.
 RESULTS_ENV_VAR = "COURSE_EXERCISES_RESULTS"
