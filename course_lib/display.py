@@ -38,6 +38,8 @@ def docstring_markdown(obj) -> str:
 
     def display_math(m: re.Match) -> str:
         body = (m.group(1).strip() + "\n" + textwrap.dedent(m.group(2))).strip()
+        if ("&" in body or "\\\\" in body) and "\\begin{" not in body:
+            body = f"\\begin{{aligned}}\n{body}\n\\end{{aligned}}"  # reST's math:: aligns; MathJax needs an env
         return f"\n$$\n{body}\n$$\n\n"
 
     # ".. math:: first line" followed by indented continuation lines (options like ":label:" dropped)
