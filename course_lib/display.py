@@ -46,6 +46,8 @@ def _display_math(doc: str) -> str:
                 body.append(lines[i])
             i += 1
         math = textwrap.dedent("\n".join(body)).strip()
+        if ("&" in math or "\\\\" in math) and "\\begin{" not in math:
+            math = f"\\begin{{aligned}}\n{math}\n\\end{{aligned}}"  # reST's math:: aligns; MathJax needs an env
         out += ["", "$$", math, "$$", ""]
     return "\n".join(out)
 
@@ -56,20 +58,7 @@ def docstring_markdown(obj) -> str:
     doc = re.sub(r":math:`([^`]*)`", lambda m: f"${m.group(1)}$", doc)
     doc = re.sub(r":(?:func|class|mod|meth|attr|data):`~?([^`]*)`", r"`\1`", doc)
 
-<<<<<<< HEAD
     doc = _display_math(doc)
-=======
-    def display_math(m: re.Match) -> str:
-        body = (m.group(1).strip() + "\n" + textwrap.dedent(m.group(2))).strip()
-        if ("&" in body or "\\\\" in body) and "\\begin{" not in body:
-            body = f"\\begin{{aligned}}\n{body}\n\\end{{aligned}}"  # reST's math:: aligns; MathJax needs an env
-        return f"\n$$\n{body}\n$$\n\n"
-
-    # ".. math:: first line" followed by indented continuation lines (options like ":label:" dropped)
-    doc = re.sub(r"^\.\. math::([^\n]*)\n((?:[ \t]+[^\n]*\n)*)", display_math, doc + "\n",
-                 flags=re.MULTILINE)
-    doc = re.sub(r"^[ \t]*:(?:label|nowrap):[^\n]*\n", "", doc, flags=re.MULTILINE)
->>>>>>> ch6
     doc = re.sub(r"``([^`]+)``", r"`\1`", doc)
     return doc.strip()
 

@@ -1,4 +1,3 @@
-<<<<<<< HEAD
 """course_lib.display.show_source: the shown code is the real code minus docstring and validation; math renders."""
 
 import inspect
@@ -93,15 +92,9 @@ def test_course_lib_functions_the_chapters_show_have_their_validation_marked():
 @pytest.mark.parametrize("unterminated", ["    # --- validation\n    x = 1\n"])
 def test_an_unterminated_validation_marker_leaves_the_code_visible(unterminated):
     assert display._VALIDATION.sub("", unterminated) == unterminated
-=======
-"""show_source's docstring rendering: reST math becomes MathJax-ready Markdown."""
-
-from __future__ import annotations
-
-from course_lib.display import docstring_markdown, source_without_docstring
 
 
-def _multi_line() -> None:
+def _two_rules() -> None:
     r"""Two rules.
 
     .. math::
@@ -110,7 +103,7 @@ def _multi_line() -> None:
     """
 
 
-def _single_line() -> None:
+def _one_rule() -> None:
     r"""One rule.
 
     .. math::
@@ -118,26 +111,11 @@ def _single_line() -> None:
     """
 
 
-def _validated(x: float) -> float:
-    """Check, then return x."""
-    # --- validation
-    if x < 0:
-        raise ValueError("x")
-    # --- end validation
-    return x
-
-
 def test_aligned_math_blocks_are_wrapped_in_an_aligned_environment() -> None:
-    text = docstring_markdown(_multi_line)
+    text = docstring_markdown(_two_rules)
     assert "$$\n\\begin{aligned}\na &= b" in text and "\\end{aligned}\n$$" in text
 
 
 def test_single_line_math_is_left_alone() -> None:
-    text = docstring_markdown(_single_line)
+    text = docstring_markdown(_one_rule)
     assert "$$\na = b\n$$" in text and "aligned" not in text
-
-
-def test_validation_block_is_folded_unless_full() -> None:
-    assert "# (argument checks omitted)" in source_without_docstring(_validated)
-    assert "raise ValueError" in source_without_docstring(_validated, full=True)
->>>>>>> ch6
