@@ -210,8 +210,8 @@ def copy_bandwidth(numel: int, device: torch.device | str, repeats: int = 7) -> 
     """Bytes per second of ``dst.copy_(src)`` on float32 tensors: 2 × nbytes (read + write) / median time."""
     if numel < 1:
         raise ValueError(f"numel must be positive, got {numel}")
-    src = torch.ones(numel, device=device)
-    dst = torch.empty(numel, device=device)
+    src = torch.empty(numel, device=device).normal_()  # written once: every page is mapped
+    dst = torch.empty(numel, device=device).normal_()
     seconds = statistics.median(time_calls({"copy": lambda: dst.copy_(src)}, device, repeats)["copy"])
     return 2 * numel * 4 / seconds
 
@@ -220,8 +220,8 @@ def matmul_flops(n: int, device: torch.device | str, repeats: int = 5, dtype: to
     """Floating-point operations per second of an n × n matrix product (2n³ per product), median."""
     if n < 1:
         raise ValueError(f"n must be positive, got {n}")
-    a = torch.ones(n, n, device=device, dtype=dtype)
-    b = torch.ones(n, n, device=device, dtype=dtype)
+    a = torch.empty(n, n, device=device, dtype=dtype).normal_()
+    b = torch.empty(n, n, device=device, dtype=dtype).normal_()
     seconds = statistics.median(time_calls({"mm": lambda: a @ b}, device, repeats)["mm"])
     return 2 * n**3 / seconds
 
