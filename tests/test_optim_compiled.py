@@ -149,12 +149,17 @@ def test_inductor_compiled_trajectory_matches_torch_eager(case: tuple, dtype: to
 
 
 def test_learning_rate_changes_recompile_once_then_the_rate_is_an_input() -> None:
-    problem = Problem.make(torch.float64)
-    counter = GraphCounter()
-    ours = co.compiled(co.Adam(problem.params(), lr=0.01), backend=counter)
+    """With Inductor, a changed float lr recompiles once; the new graph takes the lr as an input."""
+    if co.cpp_compiler() is None:
+        pytest.skip("no C++ compiler")
+    from torch._dynamo.utils import counters
+
+    problem = Problem.make(torch.float32)
+    ours = co.compiled(co.Adam(problem.params(), lr=0.01))
     theirs = torch.optim.Adam(problem.params(), lr=0.01)
     schedulers = [torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9) for opt in (ours, theirs)]
     mine, ref = ours.param_groups[0]["params"], theirs.param_groups[0]["params"]
+    graphs_before = counters["stats"]["unique_graphs"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "optimizer.step() overridden" warning from the scheduler
         for _ in range(STEPS):
@@ -164,9 +169,9 @@ def test_learning_rate_changes_recompile_once_then_the_rate_is_an_input() -> Non
                 optimizer.step()
             for scheduler in schedulers:
                 scheduler.step()
-    assert max_relative_error(mine, ref) <= 1e-10
-    assert counter.graphs == 2  # lr = 0.01 specialised, then one graph for every other lr
-    assert counter.calls == STEPS - 1
+    assert max_relative_error(mine, ref) <= TOLERANCE[torch.float32]
+    assert counters["stats"]["unique_graphs"] - graphs_before == 2  # lr specialised, then an input
+    assert co.is_compiled(ours)
 
 
 def test_every_compiled_optimizer_has_a_compile_cache_of_its_own() -> None:
