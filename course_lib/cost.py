@@ -169,7 +169,8 @@ def count_traffic(fn: Callable[[], Any]) -> Traffic:
 
 
 def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
+    """Wait for an accelerator's queued kernels (the CPU runs synchronously)."""
+    if device.type != "cpu" and torch.cuda.is_available():
         torch.cuda.synchronize(device)
 
 
