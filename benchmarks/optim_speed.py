@@ -16,6 +16,10 @@ copied, as STREAM does; copy also pays a write-allocate read, so an in-place upd
 exceed 1.0). SutskeverSGD and NAG have no torch class; they are timed
 against the torch SGD they are equivalent to. Target: course/torch ≤ 1.10 on CPU.
 
+For SGD with momentum, Adam and AdamW a third table compares ``course_lib.optim.compiled``
+(the same readable step through ``torch.compile``; compilation happens in the warm-up) with
+torch's ``fused=True`` kernel. Target: compiled / fused ≤ 1.25.
+
 This prints a table; it is not a test and exits 0 whatever the times.
 
     python benchmarks/optim_speed.py [--device cpu] [--repeats 15] [--problems mlp large]
@@ -61,6 +65,8 @@ SHAPES = {
 }
 # bytes per parameter element a step must move, in units of the element size
 MIN_TRAFFIC = {"SGD momentum": 5, "Adam": 7}
+# rows that also get course_lib.optim.compiled and torch's fused=True; target compiled/fused <= 1.25
+COMPILED = ("SGD momentum", "Adam", "AdamW")
 
 
 def synchronize(device: torch.device) -> None:
@@ -114,10 +120,15 @@ def benchmark(problem: str, device: torch.device, repeats: int, stat: str = "med
                 make_params(shapes, device), **torch_kwargs, foreach=False
             ),
         }
+        if label in COMPILED:  # the compiled readable step against torch's hand-fused kernel
+            variants["course compiled"] = co.compiled(
+                getattr(co, ours_name)(make_params(shapes, device), **ours_kwargs))
+            variants["torch fused"] = getattr(torch.optim, torch_name)(
+                make_params(shapes, device), **torch_kwargs, fused=True)
         if not default_is_foreach:  # on CPU torch's default *is* the single-tensor loop
             variants["torch default"] = variants["torch foreach=False"]
         for optimizer in variants.values():
-            for _ in range(3):  # warm up, create the state
+            for _ in range(3):  # warm up, create the state (and compile: the second step)
                 optimizer.step()
         samples: dict[str, list[float]] = {key: [] for key in variants}
         keys = [key for key in variants if default_is_foreach or key != "torch default"]
@@ -140,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--repeats", type=int, default=15, help="interleaved measurements per optimizer")
     parser.add_argument("--problems", nargs="+", default=["mlp", "large"], choices=sorted(SHAPES))
+    parser.add_argument("--only", nargs="+", default=None, help="row labels to run (default: all)")
     parser.add_argument("--stat", choices=["median", "min"], default="median",
                         help="summary of the repeats (min: the least disturbed run, for a busy machine)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
@@ -150,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, float32, "
           f"{args.stat} of {args.repeats} interleaved measurements\n")
 
+    if args.only:
+        CASES[:] = [case for case in CASES if case[0] in args.only]
     rows = [row for problem in args.problems for row in benchmark(problem, device, args.repeats, args.stat)]
     print("| problem | optimizer | course_lib | torch default | torch foreach=False "
           "| course / default | course / foreach=False |")
@@ -158,6 +172,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {row['problem']} | {row['label']} | {format_time(row['course'])} "
               f"| {format_time(row['torch default'])} | {format_time(row['torch foreach=False'])} "
               f"| {row['course'] / row['torch default']:.2f} | {row['course'] / row['torch foreach=False']:.2f} |")
+
+    compiled_rows = [row for row in rows if "course compiled" in row]
+    if compiled_rows:
+        print("\nThe compiled readable step against torch's fused kernel (target: compiled / fused <= 1.25):\n")
+        print("| problem | optimizer | course_lib eager | course_lib compiled | torch fused "
+              "| eager / fused | compiled / fused |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for row in compiled_rows:
+            print(f"| {row['problem']} | {row['label']} | {format_time(row['course'])} "
+                  f"| {format_time(row['course compiled'])} | {format_time(row['torch fused'])} "
+                  f"| {row['course'] / row['torch fused']:.2f} | {row['course compiled'] / row['torch fused']:.2f} |")
 
     large = [row for row in rows if row["problem"] == "large" and row["label"] in MIN_TRAFFIC]
     if large:

@@ -9,8 +9,11 @@ trajectories, step for step; their state dicts are interchangeable with torch.op
 method that torch does not have. After Adam (chapter 8): :class:`Muon` and :class:`Adafactor`
 match torch.optim's; :class:`Lion` matches the ``lion-pytorch`` package and
 :class:`AdamWScheduleFree` the ``schedulefree`` package (both test dependencies only).
+method that torch does not have. :func:`compiled` runs an optimizer's own step through
+``torch.compile``.
 """
 
+from ._compiled import STORE_SCALARS, CompilerUnavailableWarning, compiled, cpp_compiler, is_compiled
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -30,6 +33,7 @@ from .sutskever import SutskeverSGD
 __all__ = [
     "NAG",
     "SGD",
+    "STORE_SCALARS",
     "Adadelta",
     "Adagrad",
     "Adam",
@@ -43,4 +47,8 @@ __all__ = [
     "Muon",
     "RMSprop",
     "SutskeverSGD",
+    "CompilerUnavailableWarning",
+    "compiled",
+    "cpp_compiler",
+    "is_compiled",
 ]

@@ -45,6 +45,8 @@ __all__ = [
     "scalar_dtype",
 ]
 
+_is_compiling: Callable[[], bool] = getattr(torch.compiler, "is_compiling", lambda: False)  # torch < 2.3 lacks it
+
 Closure = Callable[[], Any]
 """A function that zeroes the gradients, computes the loss, calls ``backward`` and returns the loss."""
 
@@ -187,8 +189,16 @@ class CourseOptimizer(Optimizer):
         return torch.tensor(0.0, dtype=scalar_dtype())
 
     @staticmethod
-    def _advance(state: dict[str, Any]) -> float:
-        """Increment this parameter's step count t and return it as a Python float."""
+    def _advance(state: dict[str, Any]) -> float | Tensor:
+        """Increment this parameter's step count t and return it.
+
+        Eagerly, t is a Python float (``.item()`` of a CPU scalar is cheaper than 0-d tensor
+        arithmetic). Under ``torch.compile`` it stays a 0-d float64 tensor, so the step traces
+        into one graph (no ``.item()``, no graph break) and the bias corrections ``1 − β^t`` are
+        computed in double precision, as Python computes them eagerly.
+        """
         step = state["step"]
         step += 1
+        if _is_compiling():
+            return step.to(torch.float64)
         return step.item()
