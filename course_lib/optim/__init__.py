@@ -1,16 +1,14 @@
 """Every optimizer of the course, written from scratch on top of ``torch.optim.Optimizer``.
 
 The torch counterparts (:class:`SGD`, :class:`Adagrad`, :class:`RMSprop`, :class:`Adadelta`,
-:class:`Adam`, :class:`AdamW`, :class:`NAdam`, :class:`RAdam`,
-:class:`Adamax`) take the same arguments with the same defaults
-(minus ``foreach``/``fused``/``capturable``/``differentiable``) and give the same parameter
-trajectories, step for step; their state dicts are interchangeable with torch.optim's.
-:class:`SutskeverSGD` and :class:`NAG` are the textbook forms of momentum and Nesterov's
-method that torch does not have. After Adam (chapter 8): :class:`Muon` and :class:`Adafactor`
-match torch.optim's; :class:`Lion` matches the ``lion-pytorch`` package and
-:class:`AdamWScheduleFree` the ``schedulefree`` package (both test dependencies only).
-method that torch does not have. :func:`compiled` runs an optimizer's own step through
-``torch.compile``.
+:class:`Adam`, :class:`AdamW`, :class:`NAdam`, :class:`RAdam`, :class:`Adamax`, and from chapter 8
+:class:`Muon` and :class:`Adafactor`) take the same arguments with the same defaults (minus
+``foreach``/``fused``/``capturable``/``differentiable``) and give the same parameter trajectories,
+step for step; their state dicts are interchangeable with torch.optim's. :class:`Lion` matches the
+``lion-pytorch`` package and :class:`AdamWScheduleFree` the ``schedulefree`` package (both test
+dependencies only). :class:`SutskeverSGD` and :class:`NAG` are the textbook forms of momentum and
+Nesterov's method that torch does not have. :func:`compiled` runs an optimizer's own step through
+``torch.compile`` (chapter 7).
 """
 
 from ._compiled import STORE_SCALARS, CompilerUnavailableWarning, compiled, cpp_compiler, is_compiled
@@ -35,19 +33,19 @@ __all__ = [
     "SGD",
     "STORE_SCALARS",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
-    "Adamax",
-    "NAdam",
-    "RAdam",
-    "Adafactor",
     "AdamWScheduleFree",
+    "Adamax",
+    "CompilerUnavailableWarning",
     "Lion",
     "Muon",
+    "NAdam",
+    "RAdam",
     "RMSprop",
     "SutskeverSGD",
-    "CompilerUnavailableWarning",
     "compiled",
     "cpp_compiler",
     "is_compiled",
