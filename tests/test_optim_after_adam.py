@@ -201,7 +201,9 @@ def test_two_param_groups_match_the_references() -> None:
     for name, second in [("Lion", {"lr": 3e-4, "betas": (0.5, 0.9)}), ("Adafactor", {"lr": 0.003, "d": 3.0}),
                          ("AdamWScheduleFree", {"lr": 0.003, "weight_decay": 0.2})]:
         ours, theirs = problem.params(), problem.params()
-        groups = lambda ps: [{"params": ps[:2]}, {"params": ps[2:], **second}]  # noqa: E731
+        def groups(ps, second=second):
+            return [{"params": ps[:2]}, {"params": ps[2:], **second}]
+
         opt_ours = make(name, groups(ours), FULL_STATE[name], reference=False)
         opt_theirs = make(name, groups(theirs), FULL_STATE[name], reference=True)
         for _ in range(10):
@@ -234,7 +236,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize("name,kwargs,words", BAD, ids=[f"{n}-{list(k)[0]}" for n, k, _ in BAD])
+@pytest.mark.parametrize("name,kwargs,words", BAD, ids=[f"{n}-{next(iter(k))}" for n, k, _ in BAD])
 def test_bad_hyperparameters_raise_value_error_naming_them(name: str, kwargs: dict, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         getattr(co, name)([torch.zeros(2, 2, requires_grad=True)], **kwargs)
