@@ -33,6 +33,7 @@ import torch
 from course_lib._checks import check_broadcasts_to, check_count, check_positive
 
 __all__ = [
+    "em_stationary_probabilities",
     "euler_maruyama",
     "gibbs_bin_probabilities",
     "gibbs_density",
@@ -243,3 +244,36 @@ def sgd_quadratic_stationary_variance(lr: float, sigma2: float, batch_size: int,
         raise ValueError(f"SGD on a quadratic has a stationary law only if lr * curvature < 2, got {lr * curvature!r}")
     return lr * check_positive("sigma2", sigma2) / (check_count("batch_size", batch_size, 1) * curvature
                                                      * (2 - lr * curvature))
+
+
+def em_stationary_probabilities(
+    drift: Callable[[torch.Tensor], torch.Tensor], edges: torch.Tensor, h: float, diffusion: float
+) -> torch.Tensor:
+    r"""The stationary law of the 1-D Euler--Maruyama *chain* (not of the SDE), on the bins of ``edges``.
+
+    One step of (ch2-em) moves θ to a Gaussian with mean θ + h·drift(θ) and standard deviation
+    diffusion·√h. Lumping θ to its bin centre, the probability of landing in bin j is a difference of
+    two normal CDFs, which gives a transition matrix P; the stationary vector π = πP (solved as a
+    linear system) is the law that a long simulation with this h samples. Its distance from the Gibbs
+    law of the SDE is the O(h) discretisation bias, free of Monte-Carlo error and of equilibration
+    time. The edges must cover the region where the chain lives; mass stepping outside is returned
+    to the row (rows are renormalised). The bins must be fine next to diffusion·√h.
+    """
+    # --- validation
+    edges = _grid(edges)
+    h = check_positive("h", h)
+    diffusion = check_positive("diffusion", diffusion)
+    # --- end validation
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    mean = centres + h * drift(centres)                                 # (bins,)
+    std = diffusion * math.sqrt(h)
+    cdf = torch.special.ndtr((edges[None, :] - mean[:, None]) / std)   # (bins, bins + 1)
+    P = cdf[:, 1:] - cdf[:, :-1]                                        # P[i, j] = P(bin i -> bin j)
+    P = P / P.sum(dim=1, keepdim=True)
+    n = len(centres)
+    A = P.T - torch.eye(n, dtype=P.dtype, device=P.device)             # (P^T - I) pi = 0 ...
+    A[-1] = 1.0                                                         # ... with sum(pi) = 1
+    rhs = torch.zeros(n, dtype=P.dtype, device=P.device)
+    rhs[-1] = 1.0
+    pi = torch.linalg.solve(A, rhs).clamp_min(0)
+    return pi / pi.sum()

@@ -162,3 +162,28 @@ def test_sgd_with_gaussian_noise_on_a_quadratic_has_the_discrete_stationary_vari
     var = float(path[10:].var())  # 10 records x 20000 chains, spaced 10 steps (correlation 0.5^10)
     assert var == pytest.approx(sgd_quadratic_stationary_variance(lr, sigma2, batch, lam), rel=0.02)
     assert var / ou_stationary_variance(lr, sigma2, batch, lam) == pytest.approx(2 / (2 - lr * lam), rel=0.02)
+
+
+def test_em_chain_stationary_law_has_the_discrete_sgd_variance_not_the_sde_variance():
+    import math
+
+    from course_lib.sde import em_stationary_probabilities, sgd_quadratic_stationary_variance
+
+    lam, lr, sigma2, batch = 2.0, 0.2, 4.0, 4
+    s = math.sqrt(lr * sigma2 / batch)                              # langevin diffusion
+    edges = torch.linspace(-4, 4, 1601, dtype=torch.float64)
+    pi = em_stationary_probabilities(lambda th: -lam * th, edges, lr, s)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    var = (pi * centres**2).sum().item()
+    exact = sgd_quadratic_stationary_variance(lr, sigma2, batch, lam)   # 2/(2 - 0.4) x SDE's
+    assert abs(var / exact - 1) < 1e-3
+
+
+def test_em_stationary_probabilities_rejects_a_bad_step():
+    import pytest
+
+    from course_lib.sde import em_stationary_probabilities
+
+    with pytest.raises(ValueError, match="h"):
+        em_stationary_probabilities(lambda th: -th, torch.linspace(-1, 1, 11, dtype=torch.float64),
+                                    0.0, 1.0)
