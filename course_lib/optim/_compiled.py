@@ -123,8 +123,10 @@ def _compiled_step(self: CourseOptimizer, closure: Closure | None = None) -> Any
         return loss
     try:
         compiled_state.function(self)
-    except torch._dynamo.exc.BackendCompilerFailed as error:  # nothing ran: the graph never executed
-        compiled_state.fallback_reason = f"the backend failed to compile the step ({error})"
+    except (torch._dynamo.exc.BackendCompilerFailed, torch._dynamo.exc.FailOnRecompileLimitHit) as error:
+        # nothing ran: the graph never executed (a failed compile, or more recompilations than
+        # torch._dynamo.config.recompile_limit allows, e.g. after many changes of the lr's type)
+        compiled_state.fallback_reason = f"the step could not be compiled ({type(error).__name__}: {error})"
         warnings.warn(
             f"course_lib.optim.compiled: {compiled_state.fallback_reason}; using the eager step.",
             CompilerUnavailableWarning,
