@@ -30,6 +30,9 @@ def source_without_docstring(obj, full: bool = False) -> str:
     return source
 
 
+_LABEL_TEXT = re.compile(r"[ \t]*(?:&&|\\qquad|\\quad)?[ \t]*\\text\{\((?:opt|ch\d+)-[a-z0-9-]+\)\}")
+
+
 def _display_math(doc: str) -> str:
     """Turn each reST ``.. math::`` block (options such as ``:label:``, blank lines, indented body) into ``$$``."""
     lines, out, i = doc.splitlines(), [], 0
@@ -46,6 +49,9 @@ def _display_math(doc: str) -> str:
                 body.append(lines[i])
             i += 1
         math = textwrap.dedent("\n".join(body)).strip()
+        # the equation labels written beside each line, e.g. "&& \text{(opt-adam-update)}", would make
+        # the display wider than the page's column; the code's comments carry the same labels
+        math = _LABEL_TEXT.sub("", math)
         if ("&" in math or "\\\\" in math) and "\\begin{" not in math:
             math = f"\\begin{{aligned}}\n{math}\n\\end{{aligned}}"  # reST's math:: aligns; MathJax needs an env
         out += ["", "$$", math, "$$", ""]

@@ -119,3 +119,13 @@ def test_aligned_math_blocks_are_wrapped_in_an_aligned_environment() -> None:
 def test_single_line_math_is_left_alone() -> None:
     text = docstring_markdown(_one_rule)
     assert "$$\na = b\n$$" in text and "aligned" not in text
+
+
+def test_equation_labels_beside_displayed_lines_are_dropped_to_fit_the_column() -> None:
+    text = docstring_markdown(_two_rules)
+    assert "(one)" in text  # not a label: kept
+    from course_lib.optim import Adam
+
+    adam = docstring_markdown(Adam)
+    assert "m_t &= \\beta_1 m_{t-1}" in adam and "\\text{(opt-adam-first-moment)}" not in adam
+    assert "opt-adam-first-moment" in adam  # still named in the docstring's text
