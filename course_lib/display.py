@@ -52,6 +52,17 @@ def _display_math(doc: str) -> str:
         # the equation labels written beside each line, e.g. "&& \text{(opt-adam-update)}", would make
         # the display wider than the page's column; the code's comments carry the same labels
         math = _LABEL_TEXT.sub("", math)
+        # no blank lines inside a display (Sphinx would cut it there), and a line break that stood
+        # alone on a label's continuation line goes back to the end of its equation
+        kept: list[str] = []
+        for line in math.splitlines():
+            if not line.strip():
+                continue
+            if line.strip() == "\\\\" and kept:
+                kept[-1] = kept[-1].rstrip() + " \\\\"
+            else:
+                kept.append(line)
+        math = "\n".join(kept)
         if ("&" in math or "\\\\" in math) and "\\begin{" not in math:
             math = f"\\begin{{aligned}}\n{math}\n\\end{{aligned}}"  # reST's math:: aligns; MathJax needs an env
         out += ["", "$$", math, "$$", ""]

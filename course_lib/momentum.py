@@ -220,9 +220,8 @@ def leapfrog_coefficients(friction: float, h: float, symmetric: bool = False) ->
     two half-steps (symmetric):
 
     .. math::
-       \text{explicit:}\quad \mu = 1 - \zeta h,\quad \gamma = h^2;
-       \qquad
-       \text{symmetric:}\quad \mu = \frac{1-\zeta h/2}{1+\zeta h/2},\quad
+       \text{explicit:}\quad & \mu = 1 - \zeta h, && \gamma = h^2; \\
+       \text{symmetric:}\quad & \mu = \frac{1-\zeta h/2}{1+\zeta h/2}, &&
        \gamma = \frac{h^2}{1+\zeta h/2}.                                   \qquad\text{(ch3-coefficients)}
     """
     zeta, step = _finite("friction", friction), _finite("h", h)
