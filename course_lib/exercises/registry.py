@@ -44,16 +44,6 @@ CHAPTER_MODULES = (
     "course_lib.exercises.ch06",
     "course_lib.exercises.ch08",
 )
-#: Chapter modules that register questions, imported lazily by :func:`check`.
-CHAPTER_MODULES = (
-    "course_lib.exercises.ch01",
-    "course_lib.exercises.ch02",
-    "course_lib.exercises.ch03",
-    "course_lib.exercises.ch04",
-    "course_lib.exercises.ch05",
-    "course_lib.exercises.ch06",
-    "course_lib.exercises.ch08",
-)
 
 #: When set, every self-check result is appended to this JSON-lines file. A test aid only (the notebook
 #: tests read it); the grader does not use it, since anything the notebook writes can be forged.
