@@ -1,9 +1,14 @@
 """The self-check engine says in plain words what is wrong, and never raises into the notebook."""
 
+import math
+
+import numpy as np
+import pytest
 import torch
 
-from course_lib.exercises import check
+from course_lib.exercises import check, spec, wire
 from course_lib.exercises.checks import Case, check_function, check_number
+from course_lib.exercises.registry import questions
 
 
 def reference(theta0, n_steps):
@@ -131,12 +136,117 @@ def test_check_never_raises_and_handles_unknown_questions_and_explain_questions(
     assert result.status == "failed" and "TypeError" in result.message
 
 
-def test_registered_checks_pass_the_references_and_fail_a_wrong_prediction():
+def _gradient_descent(grad, theta0, lr, n_steps):
+    """The solution of 1.1 (the notebook's), which accepts numpy scalars as the task allows."""
+    trajectory, theta = [theta0], theta0
+    for _ in range(n_steps):
+        theta = theta - lr * grad(theta)
+        trajectory.append(theta)
+    return torch.stack(trajectory)
+
+
+def test_registered_checks_pass_the_solutions_and_fail_a_wrong_prediction():
     from course_lib.exercises.ch02 import minibatch_gradient_variance
-    from course_lib.ode import gradient_descent
 
     for hidden in (False, True, "edge"):
-        assert check("1.1", gradient_descent, hidden=hidden, quiet=True).passed
+        assert check("1.1", _gradient_descent, hidden=hidden, quiet=True).passed
         assert check("2.3", minibatch_gradient_variance, hidden=hidden, quiet=True).passed
     assert check("1.2", 2 / 8, quiet=True).passed and not check("1.2", 2 / 2, quiet=True).passed
     assert check("1.3", 0.8, quiet=True).passed
+
+
+# --- the self-check runs the grader's case families and its messages point at the bug (issue 8)
+
+@pytest.mark.parametrize("question", ["1.1", "2.1", "2.3"])
+def test_the_self_check_runs_every_family_the_grader_runs(question):
+    q = questions()[question]
+    self_check = {c.family for c in q.make_cases(spec.Rng(1), False)}
+    for group in q.groups:
+        assert {c.family for c in q.make_cases(spec.Rng(2), group)} <= self_check
+    if question == "1.1":
+        assert {"float32 inputs: return float32", "a single start, no batch dimension", "two batch dimensions",
+                "zero steps: just theta0", "one learning rate per start",
+                "numpy scalars for lr and n_steps"} <= self_check
+
+
+def _gd(sign=-1.0, same_tensor=False, forget_return=False, as_numpy=False):
+    def gradient_descent(grad, theta0, lr, n_steps):
+        theta = theta0.clone()
+        trajectory = [theta] if same_tensor else [theta0]
+        for _ in range(n_steps):
+            if same_tensor:
+                theta -= lr * grad(theta)
+                trajectory.append(theta)
+            else:
+                trajectory.append(trajectory[-1] + sign * lr * grad(trajectory[-1]))
+        if forget_return:
+            torch.stack(trajectory)
+            return None
+        out = torch.stack(trajectory)
+        return out.numpy() if as_numpy else out
+
+    return gradient_descent
+
+
+def test_gradient_descent_messages_name_the_slip():
+    assert check("1.1", _gd(), quiet=True).passed
+    assert "your first step goes the opposite way (a sign flip" in check("1.1", _gd(sign=1.0), quiet=True).message
+    assert "the same tensor" in check("1.1", _gd(same_tensor=True), quiet=True).message
+    assert "did you forget `return`?" in check("1.1", _gd(forget_return=True), quiet=True).message
+    numpy_message = check("1.1", _gd(as_numpy=True), quiet=True).message
+    assert "returned a numpy array (numpy.ndarray), expected a torch.Tensor" in numpy_message
+    assert "ndarray ndarray" not in numpy_message
+
+
+def test_euler_maruyama_checks_the_drift_and_the_noise_terms_separately():
+    def wrong_drift(drift, theta, h, diffusion, z):
+        return theta - h * drift(theta) + diffusion * math.sqrt(h) * z
+
+    def wrong_noise(drift, theta, h, diffusion, z):
+        return theta + h * drift(theta) + diffusion * h * z
+
+    assert "z = 0, so only the drift term h·drift(θ) counts" in check("2.1", wrong_drift, quiet=True).message
+    assert "zero drift, so only the noise term s·√h·z counts" in check("2.1", wrong_noise, quiet=True).message
+
+
+def test_variance_messages_give_the_classic_factors_and_name_the_right_argument():
+    def unbiased(per_example_grads, batch_size):
+        return per_example_grads.var(dim=0).sum() / batch_size
+
+    def no_batch(per_example_grads, batch_size):
+        return per_example_grads.var(dim=0, unbiased=False).sum()
+
+    def in_place(per_example_grads, batch_size):
+        per_example_grads -= per_example_grads.mean(dim=0)
+        return (per_example_grads**2).sum(dim=1).mean() / batch_size
+
+    assert "N/(N − 1): you used the sample (unbiased) variance" in check("2.3", unbiased, quiet=True).message
+    assert "B: you did not divide by the batch size B" in check("2.3", no_batch, quiet=True).message
+    message = check("2.3", in_place, quiet=True).message
+    assert "changed its input `per_example_grads` in place" in message and "theta" not in message
+
+
+def test_predictions_accept_numpy_and_tensor_scalars_and_hint_at_factors():
+    assert check("2.2", np.float64(0.05), quiet=True).passed
+    assert check("2.2", torch.tensor(0.05), quiet=True).passed
+    assert "is the 2 missing?" in check("2.2", 0.1, quiet=True).message
+
+
+def test_the_wire_carries_plain_data_only():
+    class Sneaky(torch.Tensor):
+        pass
+
+    assert type(wire.decode(wire.encode(torch.ones(2)))) is torch.Tensor
+    assert isinstance(wire.decode(wire.encode(torch.ones(2).as_subclass(Sneaky))), wire.Opaque)
+    assert isinstance(wire.decode(wire.encode(object())), wire.Opaque)
+    assert wire.decode(wire.encode(np.float64(0.5))) == 0.5
+    import base64
+    import io
+
+    pickled = io.BytesIO()
+    np.save(pickled, np.array([object()], dtype=object), allow_pickle=True)  # an object array needs pickle
+    with pytest.raises(ValueError):
+        wire.decode({"numpy": base64.b64encode(pickled.getvalue()).decode(), "scalar": False})
+    case = spec.to_plain((spec.Fn("quadratic_grad", hessian=[[2.0]], minimizer=[1.0]), 3))
+    grad = spec.build(spec.from_plain(case))[0]
+    assert torch.equal(grad(torch.tensor([2.0])), torch.tensor([2.0]))

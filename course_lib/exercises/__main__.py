@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from course_lib.exercises import build as builder
-from course_lib.exercises import grading
+from course_lib.exercises import grading, sandbox
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +24,19 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--timeout", type=float, default=60.0, help="seconds for a notebook's own cells (default 60)")
     g.add_argument("--check-timeout", type=float, default=60.0, help="seconds per hidden check (default 60)")
     g.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue an interrupted batch: keep the submissions already in OUT's journal")
+    g.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                   help="confinement: bubblewrap when it works (auto, the default), bwrap or fail, or none")
+    g.add_argument("--memory-mb", type=int, default=2048, help="memory per kernel process, MB (default 2048)")
+    g.add_argument("--cpu-seconds", type=int, default=600, help="CPU seconds per kernel process (default 600)")
+    g.add_argument("--output-mb", type=int, default=16, help="largest file a submission writes, MB (default 16)")
+    g.add_argument("--tmp-mb", type=int, default=256, help="size of a submission's private /tmp, MB (default 256)")
+    g.add_argument("--max-restarts", type=int, default=2,
+                   help="kernel restarts per submission after a hang or crash (default 2)")
+    g.add_argument("--startup-timeout", type=float, default=120.0,
+                   help="seconds for a kernel to start (default 120)")
+    g.add_argument("--seed", type=int, default=None, help="the hidden cases' seed (default: a secret random one)")
     args = parser.parse_args(argv)
     try:
         root = builder.find_root(args.root)
@@ -51,8 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.submissions.is_dir():
         print(f"{args.submissions} is not a folder", file=sys.stderr)
         return 2
-    grading.grade(args.submissions, args.out, root, timeout=args.timeout, check_timeout=args.check_timeout,
-                  jobs=args.jobs)
+    limits = sandbox.Limits(args.memory_mb, args.cpu_seconds, args.output_mb, args.tmp_mb)
+    try:
+        grading.grade(args.submissions, args.out, root, timeout=args.timeout, check_timeout=args.check_timeout,
+                      jobs=args.jobs, resume=args.resume, sandbox_mode=args.sandbox, limits=limits,
+                      max_restarts=args.max_restarts, startup_timeout=args.startup_timeout, seed=args.seed)
+    except RuntimeError as err:
+        print(err, file=sys.stderr)
+        return 2
     return 0
 
 

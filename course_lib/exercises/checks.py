@@ -1,16 +1,18 @@
-"""The self-check engine: run a student's answer against the reference and say in plain words what is wrong.
+"""The judge: say in plain words what is wrong with an answer. Shared by the self-check and the grader.
 
-Two kinds of check live here:
+* :func:`call_student` calls a student's function on copies of the inputs and turns whatever happens
+  into a plain-data outcome (returned a value, raised — with the student's line —, not implemented, ran
+  past its time, changed an input in place). In the notebook the self-check calls it directly; in the
+  grader the sandboxed harness calls it in a forked child and sends the outcome back as plain data.
+* :func:`judge` compares an outcome with the expected value (:func:`compare`: type, shape, dtype,
+  device, NaN, values — with hints: a known factor such as N/(N − 1), a sign flip, "did you forget
+  `return`?", one tensor appended at every step).
+* :func:`judge_number` does the same for a predicted number.
+* :func:`check_function` and :func:`check_number` are the old in-process API, kept for chapter modules
+  not yet ported to :mod:`course_lib.exercises.spec` (self-check only).
 
-* :func:`check_function` calls the student's function and the reference (a ``course_lib`` function) on
-  the same fresh random cases and reports the first problem it finds: the function raised (with the line
-  of the student's code where it failed), is not implemented yet, ran past the time limit, changed its
-  input in place, returned the wrong type, shape, dtype or device, produced NaN, or a wrong value (first
-  at step ``k``, with both values).
-* :func:`check_number` compares a predicted number with the computed one (predict-then-verify).
-
-Both return a :class:`CheckResult` and never raise into the notebook: whatever the student's code does,
-the worst outcome is a result whose message says what happened.
+Nothing here raises into the notebook: whatever the student's code does, the worst outcome is a result
+whose message says what happened.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from course_lib.exercises.spec import Case
 
 #: Statuses a result can have; only ``"passed"`` earns points.
 STATUSES = ("passed", "failed", "not_implemented", "manual", "internal_error")
@@ -89,20 +93,6 @@ class CheckResult:
     def _ipython_display_(self) -> None:  # pragma: no cover - exercised inside notebooks
         if not self._shown:
             self.show()
-
-
-@dataclasses.dataclass
-class Case:
-    """One set of inputs for a function check; ``description`` says what it is in words.
-
-    ``reference``, when given, replaces the check's reference for this case (e.g. one that needs the
-    case's random seed).
-    """
-
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
-    description: str = ""
-    reference: Callable[..., Any] | None = None
 
 
 class _TimeLimitExceeded(BaseException):
@@ -197,6 +187,8 @@ def _arg_names(reference: Callable[..., Any], n: int) -> list[str]:
 
 def _mutated(before: Any, after: Any) -> bool:
     if isinstance(before, torch.Tensor):
+        if not isinstance(after, torch.Tensor):
+            return True
         return not (before.shape == after.shape and torch.equal(before, after.to(before.dtype)))
     if isinstance(before, (tuple, list)):
         return any(_mutated(b, a) for b, a in zip(before, after, strict=False))
@@ -205,20 +197,149 @@ def _mutated(before: Any, after: Any) -> bool:
     return False
 
 
-def compare(
-    expected: Any, got: Any, *, rtol: float, atol: float, step_dim: bool = True, input_hint: str = ""
+@dataclasses.dataclass
+class Outcome:
+    """What one call of the student's function did, as the checks see it (rebuilt from plain data).
+
+    ``status`` is "returned", "raised", "not_implemented", "timeout", "died" or "missing";
+    ``value`` is the decoded return value (see :mod:`course_lib.exercises.wire`).
+    """
+
+    status: str
+    value: Any = None
+    error: str = ""
+    where: str = ""
+    mutated: tuple[str, ...] = ()
+    detail: str = ""
+
+    @classmethod
+    def from_plain(cls, data: dict[str, Any]) -> Outcome:
+        """Rebuild an outcome from the plain dict :func:`call_student` (or the sandbox) wrote."""
+        from course_lib.exercises import wire
+
+        status = str(data.get("status", ""))
+        if status not in ("returned", "raised", "not_implemented", "timeout", "died", "missing"):
+            raise ValueError(f"unknown outcome status {status!r}")
+        value = wire.decode(data["value"]) if status == "returned" else None
+        mutated = tuple(str(m)[:60] for m in list(data.get("mutated", []))[:20])
+        return cls(status, value, str(data.get("error", ""))[:500], str(data.get("where", ""))[:300], mutated,
+                   str(data.get("detail", ""))[:300])
+
+
+def call_student(
+    student: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], arg_names: Sequence[str],
+    time_limit_s: float,
+) -> dict[str, Any]:
+    """Call the student's function on copies of the inputs; what happened, as plain data (never raises).
+
+    Used in the notebook by the self-check and, inside the sandbox, by the grader's harness — so both
+    sides see a student's function through the same plain-data outcome.
+    """
+    from course_lib.exercises import wire
+
+    args, kwargs = clone(args), clone(kwargs)
+    before = clone((args, kwargs))
+    start = time.perf_counter()
+    try:
+        with time_limit(time_limit_s):
+            got = student(*args, **kwargs)
+    except NotImplementedError:
+        return {"status": "not_implemented"}
+    except _TimeLimitExceeded:
+        return {"status": "timeout", "detail": f"{time_limit_s:g}"}
+    except MemoryError:
+        return {"status": "raised", "error": "MemoryError: out of memory (the memory limit?)"}
+    except Exception as exc:  # noqa: BLE001 - never raise into the notebook
+        text = f"{type(exc).__name__}: {exc}"
+        if "can't allocate memory" in text or "not enough memory" in text:
+            text = f"{type(exc).__name__}: out of memory ({str(exc)[:120]})"
+        return {"status": "raised", "error": text[:500], "where": student_line(exc, student)}
+    elapsed = time.perf_counter() - start
+    if elapsed > time_limit_s:
+        return {"status": "timeout", "detail": f"{time_limit_s:g}", "elapsed": elapsed}
+    names = list(arg_names) + [f"argument {i + 1}" for i in range(len(arg_names), len(args))]
+    changed = [n for n, b, a in zip(names, before[0], args, strict=False) if _mutated(b, a)]
+    changed += [k for k in before[1] if _mutated(before[1][k], kwargs.get(k))]
+    return {"status": "returned", "value": wire.encode(got), "mutated": changed}
+
+
+def _kind_of(x: Any) -> str:
+    from course_lib.exercises import wire
+
+    if wire.is_numpy(x):
+        scalar = getattr(x, "ndim", 1) == 0 and type(x).__name__ != "ndarray"
+        return ("a numpy scalar (numpy." if scalar else "a numpy array (numpy.") + type(x).__name__ + ")"
+    if isinstance(x, wire.Opaque):
+        return x.type_name if x.type_name.startswith("a ") else f"a {x.type_name}"
+    if isinstance(x, (list, tuple)):
+        return f"a {type(x).__name__} of {len(x)} items"
+    return f"a {type(x).__name__}"
+
+
+def _ratio(got: torch.Tensor, expected: torch.Tensor) -> float | None:
+    """The common factor got/expected when there is one (all entries agree to 1e-6), else None."""
+    mask = expected.abs() > 1e-12 * max(1.0, float(expected.abs().max()))
+    if not bool(mask.any()):
+        return None
+    r = (got[mask].to(torch.float64) / expected[mask].to(torch.float64))
+    if not bool(torch.isfinite(r).all()):
+        return None
+    mid = float(r.median())
+    return mid if bool(((r - mid).abs() <= 1e-4 * max(1.0, abs(mid))).all()) else None
+
+
+def _hints(got: torch.Tensor, expected: torch.Tensor, steps: bool, ratios: dict[str, float]) -> list[str]:
+    """What a wrong value suggests: a known factor, a sign flip, one tensor appended again and again."""
+    hints: list[str] = []
+    if not bool(got.any()) and bool(expected.any()):
+        return ["your function returns zeros"]
+    if steps and got.ndim >= 1 and got.shape[0] >= 3:
+        rows_equal = all(torch.equal(got[k], got[-1]) for k in range(got.shape[0]))
+        if rows_equal and not torch.equal(expected[0], expected[-1]):
+            return [("every entry of your trajectory is the same tensor — did you append one tensor and then "
+                    "update it in place (`theta -= ...`)? Append a new tensor at each step")]
+    r = _ratio(got, expected)
+    if r is not None:
+        for hint, factor in ratios.items():
+            if abs(r - factor) <= 1e-4 * max(1.0, abs(factor)):
+                return [f"your values are {r:.6g} × the expected ones: {hint}"]
+        if abs(r + 1) < 1e-4:
+            return ["your values have the opposite sign of the expected ones (a sign flip?)"]
+        return [f"your values are {r:.6g} × the expected ones (a missing or extra factor?)"]
+    if steps and got.ndim >= 1 and got.shape[0] >= 2:
+        r1 = _ratio(got[1] - got[0], expected[1] - expected[0])
+        if r1 is not None and abs(r1 + 1) < 1e-4:
+            return ["your first step goes the opposite way (a sign flip: + where the update has −?)"]
+        if r1 is not None and abs(r1 - 1) > 1e-4:
+            return [f"your first step is {r1:.6g} × the expected one (a missing or extra factor?)"]
+    return hints
+
+
+def _compare(
+    expected: Any, got: Any, *, rtol: float, atol: float, step_dim: bool = True, input_hint: str = "",
+    ratios: dict[str, float] | None = None,
 ) -> str | None:
     """Return what is wrong with ``got`` against ``expected`` in words, or None when they agree.
 
     With ``step_dim`` the first dimension counts steps, so a wrong value is reported "first at step k".
+    ``got`` is a plain value (as rebuilt by :mod:`course_lib.exercises.wire`, or any Python value).
     """
+    from course_lib.exercises import wire
+
     if not isinstance(expected, torch.Tensor):
         expected = torch.as_tensor(expected)
-    if not isinstance(got, torch.Tensor):
-        if expected.ndim == 0 and isinstance(got, (int, float)) and not isinstance(got, bool):
+    if got is None:
+        return "your function returned None — did you forget `return`?"
+    if type(got) is not torch.Tensor:
+        if expected.ndim == 0 and type(got) in (int, float):
             got = torch.tensor(float(got), dtype=expected.dtype)
+        elif wire.is_numpy(got):
+            return (f"returned {_kind_of(got)}, expected a torch.Tensor — use torch operations on the inputs "
+                    f"(or convert with torch.as_tensor)")
+        elif isinstance(got, (list, tuple)) and got and all(type(x) is torch.Tensor for x in got):
+            return f"returned {_kind_of(got)}, expected one torch.Tensor — stack them with torch.stack"
         else:
-            return f"returned {type(got).__name__} {describe(got)}, expected a torch.Tensor"
+            return f"returned {_kind_of(got)}, expected a torch.Tensor"
     if tuple(got.shape) != tuple(expected.shape):
         msg = f"wrong shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}"
         if step_dim and got.ndim == expected.ndim and got.ndim and got.shape[1:] == expected.shape[1:]:
@@ -228,7 +349,8 @@ def compare(
                 msg += " (one step too many)"
         return msg
     if got.dtype != expected.dtype:
-        return f"wrong dtype: expected {expected.dtype}{input_hint}, got {got.dtype}"
+        hint = f" ({input_hint})" if input_hint and not input_hint.startswith(" ") else input_hint
+        return f"wrong dtype: expected {expected.dtype}{hint}, got {got.dtype}"
     if got.device != expected.device:
         return f"wrong device: expected {expected.device} (the device of the input), got {got.device}"
     got_d, exp_d = got.detach(), expected.detach()
@@ -240,19 +362,37 @@ def compare(
     if bool(close.all()):
         return None
     bad = ~close
+    hints = _hints(got_d, exp_d, step_dim, ratios or {})
+    tail = (_HINT + "; ".join(hints)) if hints else ""
     if step_dim and got_d.ndim >= 1:
         k = int(bad.flatten(1).any(1).nonzero()[0]) if got_d.ndim > 1 else int(bad.nonzero()[0])
         row_e, row_g = exp_d[k], got_d[k]
         if row_e.numel() <= 6:
-            return f"wrong value first at step {k}: expected {describe(row_e)}, got {describe(row_g)}"
+            return f"wrong value first at step {k}: expected {describe(row_e)}, got {describe(row_g)}{tail}"
         index = tuple(int(i) for i in bad[k].nonzero()[0])
         return (
             f"wrong value first at step {k}, index {index}: expected {describe(row_e[index])}, "
-            f"got {describe(row_g[index])}"
+            f"got {describe(row_g[index])}{tail}"
         )
     index = tuple(int(i) for i in bad.nonzero()[0]) if got_d.ndim else ()
     at = f" at index {index}" if index else ""
-    return f"wrong value{at}: expected {describe(exp_d[index])}, got {describe(got_d[index])}"
+    return f"wrong value{at}: expected {describe(exp_d[index])}, got {describe(got_d[index])}{tail}"
+
+
+def compare(
+    expected: Any, got: Any, *, rtol: float, atol: float, step_dim: bool = True, input_hint: str = "",
+    ratios: dict[str, float] | None = None,
+) -> str | None:
+    """Return what is wrong with ``got`` against ``expected`` in words (with a hint), or None when they agree.
+
+    With ``step_dim`` the first dimension counts steps, so a wrong value is reported "first at step k".
+    """
+    text = _compare(expected, got, rtol=rtol, atol=atol, step_dim=step_dim, input_hint=input_hint, ratios=ratios)
+    return None if text is None else text.replace(_HINT, " — ")
+
+
+#: Separates a value problem from its hint inside :func:`compare`'s text (the label goes between them).
+_HINT = "\x00"
 
 
 def _first_index(mask: torch.Tensor, step_dim: bool) -> str:
@@ -273,6 +413,46 @@ def _not_implemented_message(question: str) -> str:
     )
 
 
+def judge(
+    question: str, outcome: Outcome, expected: Any, label: str, *, rtol: float, atol: float, steps: bool,
+    input_hint: str = "", ratios: dict[str, float] | None = None,
+) -> tuple[str, str] | None:
+    """``(status, message)`` for one case whose call went wrong, or None when it agrees.
+
+    The self-check and the trusted grader both decide with this function, so a student sees in the
+    notebook the message the grader would write.
+    """
+    q = f"Exercise {question}"
+    if outcome.status == "not_implemented":
+        return "not_implemented", _not_implemented_message(question)
+    if outcome.status == "missing":
+        return "failed", f"{q}: {outcome.detail or 'your function is not defined'}."
+    if outcome.status == "timeout":
+        return "failed", (f"{q}: too slow — {label} was still running after the time limit of "
+                          f"{outcome.detail or '?'} s (an infinite loop? a Python loop over every element?).")
+    if outcome.status == "died":
+        return "failed", (f"{q}: your function ended its Python process on {label} ({outcome.detail}) — "
+                          f"os._exit, a signal, or the memory limit?")
+    if outcome.status == "raised":
+        where = f" — at {outcome.where}" if outcome.where else ""
+        return "failed", f"{q}: your function raised {outcome.error} on {label}{where}."
+    if outcome.mutated:
+        return "failed", (f"{q}: your function changed its input `{outcome.mutated[0]}` in place on {label} "
+                          f"(e.g. `-=` or `.add_()` on it). Build a new tensor instead: "
+                          f"`new = {outcome.mutated[0]} - ...` leaves `{outcome.mutated[0]}` as it was.")
+    problem = _compare(expected, outcome.value, rtol=rtol, atol=atol, step_dim=steps, input_hint=input_hint,
+                      ratios=ratios)
+    if problem is not None:
+        problem, _, hint = problem.partition(_HINT)
+        return "failed", f"{q}: {problem} on {label}" + (f" — {hint}." if hint else ".")
+    return None
+
+
+def passed_message(question: str, total: int) -> str:
+    """The message of a passing function check."""
+    return f"Exercise {question}: passed — all {total} cases agree with the reference. ✓"
+
+
 def check_function(
     question: str,
     student: Any,
@@ -286,18 +466,10 @@ def check_function(
     time_limit_s: float = 2.0,
     input_hint: str = "",
 ) -> CheckResult:
-    """Run ``student`` and ``reference`` on every case and report the first disagreement in words.
+    """Run ``student`` and ``reference`` on every case in this process and report the first disagreement.
 
-    Args:
-        question: question id for the messages.
-        student: the student's function.
-        reference: the trusted implementation (from ``course_lib``), called on its own copy of the inputs.
-        cases: the inputs; each gets fresh copies, so neither function sees the other's changes.
-        hidden: mark the result as coming from a grading check.
-        rtol, atol: tolerances of :func:`torch.isclose`.
-        step_dim: the output's first dimension counts steps ("wrong value first at step k").
-        time_limit_s: wall-clock limit per case for the student's function.
-        input_hint: appended to the expected dtype in messages, e.g. " (the dtype of theta0)".
+    The old, in-process API (kept for chapter modules not yet ported to :mod:`course_lib.exercises.spec`;
+    the trusted grader cannot use it). ``cases`` hold ready-made arguments (functions included).
     """
     total = len(cases)
     if not callable(student):
@@ -307,7 +479,7 @@ def check_function(
             question, "failed", f"Exercise {question}: expected a function, got {describe(student)}.", 0, total, hidden
         )
     for i, case in enumerate(cases, start=1):
-        label = f"case {i} of {total}" + (f" ({case.description})" if case.description else "")
+        label = case.label(i, total) if hasattr(case, "label") else f"case {i} of {total}"
         try:
             expected = (case.reference or reference)(*clone(case.args), **clone(case.kwargs))
         except Exception as exc:  # noqa: BLE001 - never raise into the notebook
@@ -316,69 +488,66 @@ def check_function(
                 f"Exercise {question}: the check itself failed ({type(exc).__name__}: {exc}). "
                 f"Please tell your instructor.", i - 1, total, hidden,
             )
-        args, kwargs = clone(case.args), clone(case.kwargs)
-        before = clone((args, kwargs))
-        start = time.perf_counter()
-        try:
-            with time_limit(time_limit_s):
-                got = student(*args, **kwargs)
-        except NotImplementedError:
-            return CheckResult(question, "not_implemented", _not_implemented_message(question), i - 1, total, hidden)
-        except _TimeLimitExceeded:
-            return CheckResult(
-                question, "failed",
-                f"Exercise {question}: too slow — {label} was still running after the time limit of "
-                f"{time_limit_s:g} s (an infinite loop? a Python loop over every element?).", i - 1, total, hidden,
-            )
-        except Exception as exc:  # noqa: BLE001 - never raise into the notebook
-            where = student_line(exc, student)
-            return CheckResult(
-                question, "failed",
-                f"Exercise {question}: your function raised {type(exc).__name__}: {exc} on {label}"
-                + (f" — at {where}" if where else "") + ".", i - 1, total, hidden,
-            )
-        elapsed = time.perf_counter() - start
-        if elapsed > time_limit_s:
-            return CheckResult(
-                question, "failed",
-                f"Exercise {question}: too slow — {label} took {elapsed:.1f} s, the time limit is {time_limit_s:g} s.",
-                i - 1, total, hidden,
-            )
-        changed = [name for name, b, a in zip(_arg_names(reference, len(args)), before[0], args, strict=False)
-                   if _mutated(b, a)]
-        changed += [name for name in before[1] if _mutated(before[1][name], kwargs[name])]
-        if changed:
-            return CheckResult(
-                question, "failed",
-                f"Exercise {question}: your function changed its input `{changed[0]}` in place on {label} "
-                f"(e.g. `-=` or `.add_()` on it). Work on a copy: `theta = theta - ...` makes a new tensor.",
-                i - 1, total, hidden,
-            )
-        problem = compare(expected, got, rtol=rtol, atol=atol, step_dim=step_dim, input_hint=input_hint)
-        if problem is not None:
-            return CheckResult(question, "failed", f"Exercise {question}: {problem} on {label}.", i - 1, total, hidden)
-    return CheckResult(
-        question, "passed", f"Exercise {question}: passed — all {total} cases agree with the reference. ✓",
-        total, total, hidden,
-    )
+        plain = call_student(student, tuple(case.args), dict(case.kwargs), _arg_names(reference, len(case.args)),
+                             time_limit_s)
+        verdict = judge(question, Outcome.from_plain(plain), expected, label, rtol=rtol, atol=atol,
+                        steps=step_dim, input_hint=input_hint, ratios=getattr(case, "ratios", None))
+        if verdict is not None:
+            return CheckResult(question, verdict[0], verdict[1], i - 1, total, hidden)
+    return CheckResult(question, "passed", passed_message(question, total), total, total, hidden)
 
 
 def as_number(answer: Any) -> float | None:
     """The answer as a float, or None when it is not a single real number."""
-    if isinstance(answer, bool):
-        return None
-    if isinstance(answer, (int, float)):
-        return float(answer)
-    if isinstance(answer, torch.Tensor) and answer.numel() == 1 and not answer.is_complex():
-        return float(answer.item())
-    try:
-        import numpy as np
+    from course_lib.exercises import wire
 
-        if isinstance(answer, np.generic | np.ndarray) and np.size(answer) == 1:
-            return float(np.asarray(answer).item())
-    except ImportError:  # pragma: no cover
-        pass
-    return None
+    return wire.as_real(answer)
+
+
+def judge_number(
+    question: str, answer: Any, truth: float, how: str, *, rtol: float, hidden: bool = False, reveal: bool = False,
+    ratios: dict[str, float] | None = None,
+) -> CheckResult:
+    """Compare a predicted number (a plain value) with the true one; shared by self-check and grader.
+
+    A wrong prediction is told whether it is too high or too low; the value itself is shown only when the
+    prediction is right or ``reveal=True`` (so a student can't just copy it back).
+    """
+    from course_lib.exercises import wire
+
+    if answer is Ellipsis or answer is None or (isinstance(answer, wire.Opaque) and answer.type_name == "ellipsis"):
+        return CheckResult(
+            question, "not_implemented",
+            f"Exercise {question}: not answered yet. Replace `...` with your number, run that cell, then "
+            f"run this check again.", 0, 1, hidden,
+        )
+    value = as_number(answer)
+    if value is None:
+        what = _kind_of(answer) if isinstance(answer, wire.Opaque) or wire.is_numpy(answer) else describe(answer)
+        return CheckResult(question, "failed", f"Exercise {question}: expected a single number, got {what}.", 0, 1,
+                           hidden)
+    if math.isnan(value) or math.isinf(value):
+        return CheckResult(question, "failed", f"Exercise {question}: your answer is {value}.", 0, 1, hidden)
+    error = abs(value - truth) / max(abs(truth), 1e-12)
+    if error <= rtol:
+        return CheckResult(
+            question, "passed",
+            f"Exercise {question}: passed — you predicted {value:.6g}, the computed value is {truth:.6g} "
+            f"(within {rtol:.0%}). {how} ✓", 1, 1, hidden,
+        )
+    direction = "too high" if value > truth else "too low"
+    msg = f"Exercise {question}: your prediction {value:.6g} is {direction} by {error:.0%} (tolerance {rtol:.0%})."
+    if value != 0 and abs(value + truth) <= rtol * abs(truth):
+        msg += " It has the wrong sign."
+    for hint, factor in (ratios or {}).items():
+        if truth != 0 and abs(value / truth - factor) <= rtol * abs(factor):
+            msg += f" It is {factor:.4g} × the right value: {hint.rstrip('.?!')}?"
+            break
+    if reveal:
+        msg += f" The computed value is {truth:.6g}. {how}"
+    else:
+        msg += f' Think again, or call check("{question}", ..., reveal=True) to see the computed value.'
+    return CheckResult(question, "failed", msg, 1, 1, hidden)
 
 
 def check_number(
@@ -390,25 +559,14 @@ def check_number(
     hidden: bool = False,
     reveal: bool = False,
 ) -> CheckResult:
-    """Compare a predicted number with the computed one (predict, then verify).
+    """Compare a predicted number with the computed one (predict, then verify), in this process.
 
-    ``compute`` returns the value and one sentence on how it was verified (e.g. by simulation). A wrong
-    prediction is told whether it is too high or too low; the value itself is shown only when the
-    prediction is right or ``reveal=True`` (so a student can't just copy it back).
+    ``compute`` returns the value and one sentence on how it was verified (e.g. by simulation).
     """
+    if answer is not Ellipsis and answer is not None and as_number(answer) is None:
+        return judge_number(question, answer, 0.0, "", rtol=rtol, hidden=hidden, reveal=reveal)
     if answer is Ellipsis or answer is None:
-        return CheckResult(
-            question, "not_implemented",
-            f"Exercise {question}: not answered yet. Replace `...` with your number, run that cell, then "
-            f"run this check again.", 0, 1, hidden,
-        )
-    value = as_number(answer)
-    if value is None:
-        return CheckResult(
-            question, "failed", f"Exercise {question}: expected a single number, got {describe(answer)}.", 0, 1, hidden
-        )
-    if math.isnan(value) or math.isinf(value):
-        return CheckResult(question, "failed", f"Exercise {question}: your answer is {value}.", 0, 1, hidden)
+        return judge_number(question, answer, 0.0, "", rtol=rtol, hidden=hidden, reveal=reveal)
     try:
         truth, how = compute()
     except Exception as exc:  # noqa: BLE001 - never raise into the notebook
@@ -417,20 +575,7 @@ def check_number(
             f"Exercise {question}: the check itself failed ({type(exc).__name__}: {exc}). Please tell your "
             f"instructor.", 0, 1, hidden,
         )
-    error = abs(value - truth) / max(abs(truth), 1e-12)
-    if error <= rtol:
-        return CheckResult(
-            question, "passed",
-            f"Exercise {question}: passed — you predicted {value:.6g}, the computed value is {truth:.6g} "
-            f"(within {rtol:.0%}). {how} ✓", 1, 1, hidden,
-        )
-    direction = "too high" if value > truth else "too low"
-    msg = f"Exercise {question}: your prediction {value:.6g} is {direction} by {error:.0%} (tolerance {rtol:.0%})."
-    if reveal:
-        msg += f" The computed value is {truth:.6g}. {how}"
-    else:
-        msg += f' Think again, or call check("{question}", ..., reveal=True) to see the computed value.'
-    return CheckResult(question, "failed", msg, 1, 1, hidden)
+    return judge_number(question, answer, truth, how, rtol=rtol, hidden=hidden, reveal=reveal)
 
 
 def manual(question: str, hidden: bool = False) -> CheckResult:
@@ -461,13 +606,17 @@ __all__ = [
     "STATUSES",
     "Case",
     "CheckResult",
+    "Outcome",
     "as_number",
+    "call_student",
     "check_function",
     "check_number",
     "clone",
     "compare",
     "describe",
     "guard",
+    "judge",
+    "judge_number",
     "manual",
     "student_line",
     "time_limit",

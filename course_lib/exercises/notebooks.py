@@ -267,6 +267,35 @@ def validate(source_nb: nbformat.NotebookNode, expected_setup: str, chapter: int
         elif hidden_points != ex.header.points:
             problems.append(f"exercise {q}: the header says {ex.header.points} points, its hidden checks carry "
                             f"{hidden_points}")
+        problems += _hidden_problems(ex)
+    return problems
+
+
+def _hidden_problems(ex: Exercise) -> list[str]:
+    """Hidden cells the grader could not read, or that disagree with the question's declaration."""
+    from course_lib.exercises.registry import questions
+
+    declared = questions().get(ex.question)
+    problems = []
+    for cell in ex.hidden:
+        try:
+            call = hidden_call(cell.source)
+        except ValueError as err:
+            problems.append(f"hidden cell {cell_id(cell)!r}: {err}")
+            continue
+        if call.question != ex.question:
+            problems.append(f"hidden cell {cell_id(cell)!r} checks {call.question}, but belongs to {ex.question}")
+        if declared is None:
+            problems.append(f"question {ex.question} is not declared in course_lib/exercises (chNN.py)")
+        elif declared.legacy is None and declared.kind != ex.kind:
+            problems.append(f"question {ex.question} is declared as {declared.kind}, its header says {ex.kind}")
+        elif declared.legacy is None and call.name != declared.name:
+            problems.append(f"hidden cell {cell_id(cell)!r} names `{call.name}`, but question {ex.question} is "
+                            f"declared with name={declared.name!r}")
+        elif declared.legacy is None and declared.kind == "implement" and call.group is not True \
+                and call.group not in declared.groups:
+            problems.append(f"hidden cell {cell_id(cell)!r}: question {ex.question} has no case group "
+                            f"{call.group!r} (groups: {declared.groups})")
     return problems
 
 
@@ -279,3 +308,44 @@ def dumps(nb: nbformat.NotebookNode) -> str:
     """The notebook as the text written to disk (nbformat's canonical form, with a final newline)."""
     text = nbformat.writes(nb)
     return text if text.endswith("\n") else text + "\n"
+
+
+@dataclasses.dataclass(frozen=True)
+class HiddenCall:
+    """What a hidden cell asks the grader to do: check ``name`` for ``question`` with a case group."""
+
+    question: str
+    name: str
+    group: bool | str
+
+
+def hidden_call(source: str) -> HiddenCall:
+    """Parse a hidden cell ``check("1.1", gradient_descent, hidden=True)`` without running it.
+
+    The grader never executes hidden cells (they would run in the student's namespace); it reads them.
+    Raises ValueError when the cell is not exactly one such call.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        raise ValueError(f"hidden cell is not valid Python: {err}") from err
+    calls = [node.value for node in tree.body if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)]
+    if len(tree.body) != 1 or len(calls) != 1:
+        raise ValueError(f"a hidden cell must be one call check(\"Q\", name, hidden=...), got {source!r}")
+    call = calls[0]
+    if not (isinstance(call.func, ast.Name) and call.func.id == "check") or len(call.args) != 2:
+        raise ValueError(f"a hidden cell must call check(\"Q\", name, hidden=...), got {source!r}")
+    q, name = call.args
+    if not (isinstance(q, ast.Constant) and isinstance(q.value, str)) or not isinstance(name, ast.Name):
+        raise ValueError(  # noqa: TRY004 - a malformed cell, reported with the other validation problems
+            f"check's arguments must be a question string and a bare name, got {source!r}")
+    group: bool | str = True
+    for kw in call.keywords:
+        if kw.arg != "hidden" or not isinstance(kw.value, ast.Constant) or not isinstance(kw.value.value, (bool, str)):
+            raise ValueError(f"a hidden cell takes only hidden=True or hidden=\"group\", got {source!r}")
+        group = kw.value.value
+    if group is False:
+        raise ValueError(f"a hidden cell needs hidden=True or a group name, got {source!r}")
+    return HiddenCall(q.value, name.id, group)
