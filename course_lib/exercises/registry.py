@@ -35,7 +35,7 @@ from course_lib.exercises.checks import (
 from course_lib.exercises.spec import Question
 
 #: Chapter modules that declare questions, imported lazily by :func:`check`.
-CHAPTER_MODULES = ("course_lib.exercises.ch01", "course_lib.exercises.ch02")
+CHAPTER_MODULES = ("course_lib.exercises.ch01", "course_lib.exercises.ch02", "course_lib.exercises.ch07")
 
 #: When set, every self-check result is appended to this JSON-lines file. A test aid only (the notebook
 #: tests read it); the grader does not use it, since anything the notebook writes can be forged.
