@@ -42,6 +42,7 @@ CHAPTER_MODULES = (
     "course_lib.exercises.ch04",
     "course_lib.exercises.ch05",
     "course_lib.exercises.ch06",
+    "course_lib.exercises.ch07",
     "course_lib.exercises.ch08",
 )
 
