@@ -21,10 +21,32 @@ import math
 
 import torch
 
-__all__ = ["NarrowWideDoubleWell"]
+__all__ = ["NarrowWideDoubleWell", "OneDimensional"]
 
 
-class NarrowWideDoubleWell:
+class OneDimensional:
+    """The landscapes protocol for a 1-D loss given by ``value(x)`` and ``derivative(x)`` (elementwise):
+    ``loss`` and ``grad`` take θ of shape (..., 1), like the 2-D landscapes take (..., 2)."""
+
+    @staticmethod
+    def _position(theta: torch.Tensor) -> torch.Tensor:
+        if not isinstance(theta, torch.Tensor) or not theta.is_floating_point():
+            raise ValueError(f"theta must be a floating-point tensor, got {type(theta).__name__}")
+        if theta.ndim == 0 or theta.shape[-1] != 1:
+            raise ValueError(f"theta must have shape (..., 1), got {tuple(theta.shape)}")
+        return theta[..., 0]
+
+    def loss(self, theta: torch.Tensor) -> torch.Tensor:
+        """L(θ) for θ of shape (..., 1); returns shape (...)."""
+        return self.value(self._position(theta))
+
+    def grad(self, theta: torch.Tensor) -> torch.Tensor:
+        """∇L(θ) for θ of shape (..., 1); returns shape (..., 1)."""
+        return self.derivative(self._position(theta)).unsqueeze(-1)
+
+
+
+class NarrowWideDoubleWell(OneDimensional):
     r"""The landscape :math:`L(\theta) = a\theta^4 + b\theta^2 - D e^{-(\theta-c)^2/(2w^2)}` (module docstring).
 
     Args:
@@ -79,23 +101,6 @@ class NarrowWideDoubleWell:
         u = x - self.c
         return 12 * self.a * x * x + 2 * self.b + (self.D / self.w**2) * (1 - u * u / self.w**2) * torch.exp(
             -u * u / (2 * self.w**2))
-
-    # --- the landscapes protocol ------------------------------------------------------------
-    @staticmethod
-    def _position(theta: torch.Tensor) -> torch.Tensor:
-        if not isinstance(theta, torch.Tensor) or not theta.is_floating_point():
-            raise ValueError(f"theta must be a floating-point tensor, got {type(theta).__name__}")
-        if theta.ndim == 0 or theta.shape[-1] != 1:
-            raise ValueError(f"theta must have shape (..., 1), got {tuple(theta.shape)}")
-        return theta[..., 0]
-
-    def loss(self, theta: torch.Tensor) -> torch.Tensor:
-        """L(θ) for θ of shape (..., 1); returns shape (...)."""
-        return self.value(self._position(theta))
-
-    def grad(self, theta: torch.Tensor) -> torch.Tensor:
-        """∇L(θ) for θ of shape (..., 1); returns shape (..., 1)."""
-        return self.derivative(self._position(theta)).unsqueeze(-1)
 
     # --- the landmarks ---------------------------------------------------------------------
     def critical_points(self) -> tuple[float, float, float]:

@@ -17,10 +17,12 @@ import math
 
 import torch
 
+from course_lib.landscapes.one_d import OneDimensional
+
 __all__ = ["TiltedDoubleWell"]
 
 
-class TiltedDoubleWell:
+class TiltedDoubleWell(OneDimensional):
     r"""The landscape :math:`L(\theta) = \theta^4/4 - \theta^2/2 + s\theta` (module docstring).
 
     Args:
@@ -58,22 +60,6 @@ class TiltedDoubleWell:
     def second_derivative(self, x: torch.Tensor) -> torch.Tensor:
         """L''(x) = 3x² − 1, elementwise."""
         return 3 * x**2 - 1
-
-    @staticmethod
-    def _position(theta: torch.Tensor) -> torch.Tensor:
-        if not isinstance(theta, torch.Tensor) or not theta.is_floating_point():
-            raise ValueError(f"theta must be a floating-point tensor, got {type(theta).__name__}")
-        if theta.ndim == 0 or theta.shape[-1] != 1:
-            raise ValueError(f"theta must have shape (..., 1), got {tuple(theta.shape)}")
-        return theta[..., 0]
-
-    def loss(self, theta: torch.Tensor) -> torch.Tensor:
-        """L(θ) for θ of shape (..., 1); returns shape (...)."""
-        return self.value(self._position(theta))
-
-    def grad(self, theta: torch.Tensor) -> torch.Tensor:
-        """∇L(θ) for θ of shape (..., 1); returns shape (..., 1)."""
-        return self.derivative(self._position(theta)).unsqueeze(-1)
 
     def barrier_height(self) -> float:
         """L(barrier) − L(shallow minimum): the energy a ball at rest in the shallow well lacks to escape."""
