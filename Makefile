@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 JOBS   ?= 2
 
-.PHONY: book test env lint unit nbval build-check browser seeds exercises clean benchmark
+.PHONY: book test env lint unit nbval build-check browser seeds robustness exercises clean benchmark
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,7 +55,12 @@ browser: env
 # Every chapter notebook and exercise solution under COURSE_SEED offsets 0..4: a table of pass / failing assert.
 SEEDS ?= 0 1 2 3 4
 seeds: env
-	OMP_NUM_THREADS=1 CUDA_VISIBLE_DEVICES="" $(PY) benchmarks/run_seeds.py --seeds $(SEEDS) --jobs $(JOBS)
+	CUDA_VISIBLE_DEVICES="" $(PY) benchmarks/run_seeds.py --seeds $(SEEDS) --threads 1 --jobs $(JOBS)
+
+# The robustness table: every chapter and the errata under COURSE_SEED 0..4 x OMP_NUM_THREADS 1 and 2, then
+# once beside one competing CPU-bound process per core. One table of passes and failing claims.
+robustness: env
+	CUDA_VISIBLE_DEVICES="" $(PY) benchmarks/run_seeds.py --chapters-only --seeds $(SEEDS) --threads 1 2 --load --jobs $(JOBS)
 
 exercises: env
 	$(PY) -m course_tools build

@@ -1,19 +1,26 @@
-"""Run every chapter notebook and exercise solution under several COURSE_SEED offsets; print a pass/fail table.
+"""Run every chapter notebook under several COURSE_SEED offsets and thread counts; print a pass/fail table.
 
-Every claim of the course must hold for any seed. ``course_lib.seeding`` adds ``COURSE_SEED`` to every seed a
-page asks for, so this script reruns each notebook with COURSE_SEED = 0, 1, 2, 3, 4 (by default) and reports,
-per notebook and seed, ``pass`` or the failing assert's message. ``make seeds`` runs it (2 jobs, one thread
-each). Exit status 1 when any run failed.
+Every claim of the course must hold for any seed, any thread count and on a loaded machine.
+``course_lib.seeding`` adds ``COURSE_SEED`` to every seed a page asks for, so this script reruns each
+notebook with COURSE_SEED = 0, 1, 2, 3, 4 (by default), each with ``OMP_NUM_THREADS`` = 1 and 2
+(``--threads``), and with ``--load`` once more (seed 0, 2 threads) while one CPU-bound process per core
+competes for the machine. It prints one notebook x run table of ``pass`` / ``FAIL`` and, per failure, the
+failing claim's message (``course_lib.claims`` names the claim and how far it missed). ``make seeds``
+runs chapters and exercise solutions over seeds; ``make robustness`` runs the full table. Exit status 1
+when any run failed.
 
-    python benchmarks/run_seeds.py [--seeds 0 1 2 3 4] [--jobs 2] [--timeout 600] [notebooks ...]
+    python benchmarks/run_seeds.py [--seeds 0 1 2 3 4] [--threads 1 2] [--load] [--jobs 2] [notebooks ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -32,16 +39,18 @@ def failure_message(error: BaseException) -> str:
     if not text:
         lines = [line for line in str(error).splitlines() if line.strip()]
         text = lines[-1] if lines else ""
-    return f"{ename}: {text}".strip()[:160]
+    return f"{ename}: {text}".strip()[:400]
 
 
-def run_one(path: str, seed: int, timeout: int) -> tuple[str, int, str, float]:
-    """Execute one notebook with COURSE_SEED=seed in its folder; (path, seed, 'pass' or the message, seconds)."""
+def run_one(path: str, run: str, timeout: int) -> tuple[str, str, str, float]:
+    """Execute one notebook in its folder under ``run`` (e.g. ``s3/t2``: COURSE_SEED=3, 2 threads);
+    (path, run, 'pass' or the message, seconds)."""
     import nbformat
     from nbclient import NotebookClient
 
+    seed, threads = parse_run(run)
     os.environ["COURSE_SEED"] = str(seed)  # inherited by the kernel started below
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     os.environ.setdefault("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
@@ -51,16 +60,22 @@ def run_one(path: str, seed: int, timeout: int) -> tuple[str, int, str, float]:
         result = "pass"
     except Exception as error:  # noqa: BLE001 -- every failure becomes a table entry
         result = failure_message(error)
-    return path, seed, result, time.perf_counter() - start
+    return path, run, result, time.perf_counter() - start
 
 
-def table(results: list[tuple[str, int, str, float]], seeds: list[int], root: Path = ROOT) -> str:
-    """The notebook x seed table (plain text), then one line per failure with its message."""
+def parse_run(run: str) -> tuple[int, int]:
+    """``'s3/t2'`` or ``'s3/t2/load'`` -> (3, 2)."""
+    parts = run.split("/")
+    return int(parts[0][1:]), int(parts[1][1:])
+
+
+def table(results: list[tuple[str, str, str, float]], seeds: list[str], root: Path = ROOT) -> str:
+    """The notebook x run table (plain text), then one line per failure with its message."""
     paths = sorted({r[0] for r in results})
     cell = {(r[0], r[1]): r for r in results}
     names = [str(Path(p).relative_to(root)) if Path(p).is_relative_to(root) else p for p in paths]
     width = max(len(n) for n in names)
-    lines = [f"{'notebook':<{width}}  " + "  ".join(f"seed {s:<4}" for s in seeds)]
+    lines = [f"{'notebook':<{width}}  " + "  ".join(f"{s:<9}" for s in seeds)]
     failures = []
     for path, name in zip(paths, names, strict=True):
         row = []
@@ -68,7 +83,7 @@ def table(results: list[tuple[str, int, str, float]], seeds: list[int], root: Pa
             _, _, result, seconds = cell[(path, s)]
             row.append(f"{'pass' if result == 'pass' else 'FAIL':<4} {seconds:3.0f}s")
             if result != "pass":
-                failures.append(f"{name} seed {s}: {result}")
+                failures.append(f"{name} {s}: {result}")
         lines.append(f"{name:<{width}}  " + "  ".join(row))
     return "\n".join(lines + ([""] + failures if failures else []))
 
@@ -77,24 +92,53 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="notebooks to run (default: chapters and exercise solutions)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--threads", nargs="+", type=int, default=[1], help="OMP_NUM_THREADS values")
+    parser.add_argument("--load", action="store_true",
+                        help="one more run (seed 0, 2 threads) beside one CPU-bound process per core")
+    parser.add_argument("--chapters-only", action="store_true", help="chapters and errata, no exercise solutions")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(argv)
-    if any(s < 0 for s in args.seeds) or args.jobs < 1:
-        parser.error("seeds must be >= 0 and --jobs >= 1")
-    paths = [str(Path(p).resolve()) for p in args.notebooks] or [str(p) for p in default_notebooks()]
+    if any(s < 0 for s in args.seeds) or args.jobs < 1 or any(t < 1 for t in args.threads):
+        parser.error("seeds must be >= 0, --threads >= 1 and --jobs >= 1")
+    paths = [str(Path(p).resolve()) for p in args.notebooks] or [
+        str(p) for p in default_notebooks() if not args.chapters_only or "exercises" not in p.parts
+    ]
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    jobs = [(p, s) for p in paths for s in args.seeds]
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_one, p, s, args.timeout) for p, s in jobs]
-        results = []
+    runs = [f"s{s}/t{t}" for s in args.seeds for t in args.threads]
+    results = execute(paths, runs, args.jobs, args.timeout)
+    if args.load:
+        with competing_load():
+            results += execute(paths, ["s0/t2/load"], args.jobs, args.timeout)
+        runs.append("s0/t2/load")
+    print(table(results, runs))
+    return 0 if all(r[2] == "pass" for r in results) else 1
+
+
+def execute(paths: list[str], runs: list[str], jobs: int, timeout: int) -> list[tuple[str, str, str, float]]:
+    """Every notebook under every run, ``jobs`` at a time; progress on stderr."""
+    results = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run_one, p, r, timeout) for p in paths for r in runs]
         for future in futures:
             results.append(future.result())
-            path, seed, result, seconds = results[-1]
-            print(f"  {Path(path).name} seed {seed}: {'pass' if result == 'pass' else 'FAIL'} ({seconds:.0f} s)",
+            path, run, result, seconds = results[-1]
+            print(f"  {Path(path).name} {run}: {'pass' if result == 'pass' else 'FAIL'} ({seconds:.0f} s)",
                   file=sys.stderr, flush=True)
-    print(table(results, args.seeds))
-    return 0 if all(r[2] == "pass" for r in results) else 1
+    return results
+
+
+@contextlib.contextmanager
+def competing_load() -> Iterator[None]:
+    """One busy-looping process per core for the duration of the ``with`` block."""
+    n = os.cpu_count() or 1
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
 
 
 if __name__ == "__main__":

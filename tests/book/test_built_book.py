@@ -60,3 +60,36 @@ def test_notebook_pages_hide_the_setup_cell_and_show_executed_outputs(notebook):
     page = _page(f"chapters/{notebook.stem}.html")
     assert "find_spec(&quot;course_lib&quot;)" not in page and 'find_spec("course_lib")' not in page
     assert "cell_output" in page, "no executed output on the page"
+
+
+# --- the claims ledger (course_lib.claims; _ext/ledger.py writes _ledger/<page>.json) -------------------------
+LEDGER_PAGES = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", LEDGER_PAGES, ids=lambda p: p.name)
+def test_every_notebook_page_has_a_ledger_of_passing_claims_that_rule_out_wrong_answers(notebook):
+    import json
+
+    path = HTML / "_ledger" / f"chapters__{notebook.stem}.json"
+    assert path.is_file(), f"{notebook.name} has no claims ledger (its last cell must call ledger())"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["page"] == f"chapters/{notebook.stem}"
+    claims = data["claims"]
+    assert claims, f"{notebook.name}: empty ledger"
+    page = _page(f"chapters/{notebook.stem}.html")
+    assert page.count('class="claims-ledger"') == 1, "the ledger must be shown once, folded, on the page"
+    for c in claims:
+        assert c["passed"] is True, f"{notebook.name}: claim failed: {c['statement']}"
+        assert c["kind"] in {"close", "bound", "exact"}, c
+        if c["kind"] == "exact":
+            assert c["deviation"] <= 1, c
+            continue
+        assert c["rules_out"], f"{notebook.name}: {c['statement']!r} rules out no wrong answer"
+        for r in c["rules_out"]:
+            if c["kind"] == "close":
+                assert c["deviation"] <= 1, c
+                assert r["distance"] > 1, f"{notebook.name}: {c['statement']!r} cannot tell {r['name']!r} apart"
+                assert abs(r["value"] - c["expected"]) > c["tol"] or r["distance"] > 1, c
+            else:
+                assert c["deviation"] <= 0, c
+                assert r["distance"] > 0, f"{notebook.name}: {c['statement']!r}'s bound passes {r['name']!r}"
