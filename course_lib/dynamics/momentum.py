@@ -53,17 +53,15 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib._checks import check_broadcasts_to, check_count
+from course_lib._checks import as_float64, check_broadcasts_to, check_count, finite
 
 __all__ = [
     "buffer_under_constant_gradient",
     "damped_flow",
     "damped_oscillator",
-    "euler_friction_parameters",
     "friction_and_step",
     "heavy_ball",
     "leapfrog_coefficients",
-    "leapfrog_parameters",
     "momentum_path",
     "nesterov_convex_momentum",
     "quadratic_damped_flow",
@@ -75,29 +73,13 @@ __all__ = [
 Gradient = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    return float(value)
-
-
-def _as_f64(x: float | torch.Tensor, name: str, device: torch.device | None = None) -> torch.Tensor:
-    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float64, device=device)
-    if t.is_complex() or not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64)):
-        raise ValueError(f"{name} must be real, got dtype {t.dtype}")
-    t = t.to(torch.float64)
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} must be finite, got {t}")
-    return t
-
-
 def damped_flow(grad: Gradient, friction: float) -> Callable[[torch.Tensor], torch.Tensor]:
     r"""The vector field :math:`(\theta, \eta) \mapsto (\eta, -\zeta\eta - \nabla L(\theta))` of (ch3-system).
 
     The state is the concatenation ``torch.cat([theta, eta], -1)`` of shape ``(..., 2d)``, so the
     field can be handed to :func:`course_lib.dynamics.ode.rk4` or :func:`course_lib.dynamics.ode.euler`.
     """
-    zeta = _finite("friction", friction)
+    zeta = finite("friction", friction)
     if zeta < 0:
         raise ValueError(f"friction must be >= 0, got {friction!r}")
 
@@ -132,11 +114,11 @@ def damped_oscillator(
     broadcast against each other; the result is float64.
     """
     # --- validation
-    lam = _as_f64(curvature, "curvature")
-    zeta = _as_f64(friction, "friction", lam.device)
-    x0 = _as_f64(theta0, "theta0", lam.device)
-    v0 = _as_f64(eta0, "eta0", lam.device)
-    time = _as_f64(t, "t", lam.device)
+    lam = as_float64(curvature, "curvature")
+    zeta = as_float64(friction, "friction", lam.device)
+    x0 = as_float64(theta0, "theta0", lam.device)
+    v0 = as_float64(eta0, "eta0", lam.device)
+    time = as_float64(t, "t", lam.device)
     if (time < 0).any():
         raise ValueError("t must be >= 0")
     # --- end validation
@@ -161,7 +143,7 @@ def quadratic_damped_flow(
     :func:`damped_oscillator`. Returns :math:`\theta(t_k)` of shape ``(len(t), *theta0.shape)``
     (float64); ``eta0`` defaults to rest (zero velocity).
     """
-    times = _as_f64(t, "t", theta0.device).reshape(-1)
+    times = as_float64(t, "t", theta0.device).reshape(-1)
     Q = quadratic.eigenvectors.to(theta0.device)
     lam = quadratic.eigenvalues.to(theta0.device)
     m = quadratic.minimizer.to(theta0.device)
@@ -184,6 +166,9 @@ def heavy_ball(
     return_velocity: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     r"""Momentum with the learning rate inside the velocity, for many trajectories at once.
+
+    The heavy ball is the look-ahead family's :math:`a = 0` (:func:`momentum_path`, one iteration
+    for both); here the hyperparameters broadcast against ``theta0`` itself.
 
     .. math::
        v_{t+1} = \mu\, v_t - \gamma\,\nabla L(\theta_t), \qquad
@@ -220,19 +205,7 @@ def heavy_ball(
     if v0 is not None and v0.shape != theta0.shape:
         raise ValueError(f"v0 must have theta0's shape {tuple(theta0.shape)}, got {tuple(v0.shape)}")
     # --- end validation
-    theta = theta0
-    v = torch.zeros_like(theta0) if v0 is None else v0
-    thetas, vs = [theta], [v]
-    for n in range(1, n_steps + 1):
-        v = momentum * v - lr * grad(theta)  # v_{t+1} = μ v_t − γ ∇L(θ_t)  (ch3-momentum)
-        theta = theta + v  # θ_{t+1} = θ_t + v_{t+1}
-        if n % record_every == 0:
-            thetas.append(theta)
-            vs.append(v)
-    if return_velocity:
-        return torch.stack(thetas), torch.stack(vs)
-    return torch.stack(thetas)
-
+    return _iterate(grad, theta0, lr, momentum, None, v0, None, n_steps, record_every, return_velocity)
 
 def leapfrog_coefficients(friction: float, h: float, symmetric: bool = False) -> tuple[float, float]:
     r"""The :math:`(\gamma, \mu)` of the momentum step that discretises (ch3-system) with step :math:`h`.
@@ -245,12 +218,18 @@ def leapfrog_coefficients(friction: float, h: float, symmetric: bool = False) ->
        \text{explicit:}\quad & \mu = 1 - \zeta h, && \gamma = h^2; \\
        \text{symmetric:}\quad & \mu = \frac{1-\zeta h/2}{1+\zeta h/2}, &&
        \gamma = \frac{h^2}{1+\zeta h/2}.                                   \qquad\text{(ch3-coefficients)}
+
+    Source 004 uses both: the symmetric map for its leapfrog heavy ball (a second-order method for
+    the ODE) and the explicit one for its Nesterov scheme. The explicit map needs
+    :math:`\zeta h \le 1` (so that :math:`\mu \ge 0`).
     """
-    zeta, step = _finite("friction", friction), _finite("h", h)
+    zeta, step = finite("friction", friction), finite("h", h)
     if zeta < 0 or step <= 0:
         raise ValueError(f"need friction >= 0 and h > 0, got friction={friction!r}, h={h!r}")
     if symmetric:
         return step**2 / (1 + zeta * step / 2), (1 - zeta * step / 2) / (1 + zeta * step / 2)
+    if zeta * step > 1:
+        raise ValueError(f"need friction * h <= 1 so that momentum >= 0, got {zeta * step}")
     return step**2, 1 - zeta * step
 
 
@@ -260,7 +239,7 @@ def friction_and_step(lr: float, momentum: float, symmetric: bool = False) -> tu
     Explicit: :math:`h = \sqrt\gamma`, :math:`\zeta = (1-\mu)/h`. Symmetric:
     :math:`\zeta h = 2(1-\mu)/(1+\mu)`, :math:`h = \sqrt{2\gamma/(1+\mu)}`.
     """
-    gamma, mu = _finite("lr", lr), _finite("momentum", momentum)
+    gamma, mu = finite("lr", lr), finite("momentum", momentum)
     if gamma <= 0 or not 0 <= mu <= 1:
         raise ValueError(f"need lr > 0 and 0 <= momentum <= 1, got lr={lr!r}, momentum={momentum!r}")
     if symmetric:
@@ -277,7 +256,7 @@ def raised_momentum(momentum: float, ratio: float) -> float:
     :math:`\zeta = (1-\mu)/\sqrt\gamma`; keeping it while :math:`\gamma` becomes :math:`r\gamma`
     (so :math:`h` becomes :math:`\sqrt r\, h`) gives :math:`\mu'`.   (ch3-raise-momentum)
     """
-    mu, r = _finite("momentum", momentum), _finite("ratio", ratio)
+    mu, r = finite("momentum", momentum), finite("ratio", ratio)
     if not 0 <= mu <= 1 or r <= 0:
         raise ValueError(f"need 0 <= momentum <= 1 and ratio > 0, got {momentum!r}, {ratio!r}")
     return 1 - (1 - mu) * math.sqrt(r)
@@ -296,7 +275,7 @@ def buffer_under_constant_gradient(
 
     so :math:`1/(1-\mu)` without dampening (10 at :math:`\mu = 0.9`) and 1 with :math:`\tau = \mu`.
     """
-    mu, tau = _finite("momentum", momentum), _finite("dampening", dampening)
+    mu, tau = finite("momentum", momentum), finite("dampening", dampening)
     if not 0 <= mu < 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
     steps = torch.as_tensor(n, dtype=torch.float64)
@@ -354,44 +333,32 @@ def momentum_path(
     gamma = _batched(lr, theta0, "lr")
     mu = _batched(momentum, theta0, "momentum")
     a = _batched(lookahead, theta0, "lookahead")
-    theta = theta0.clone()
-    v = torch.zeros_like(theta0) if velocity0 is None else velocity0.clone()
-    path = [theta]
+    schedule = None if momentum_schedule is None else (
+        lambda t: _batched(momentum_schedule(t), theta0, "momentum_schedule(t)"))
+    return _iterate(grad, theta0, gamma, mu, a, velocity0, schedule, n_steps, 1, False)
+
+
+def _iterate(grad: Gradient, theta0: torch.Tensor, lr: Number, momentum: Number, lookahead: Number | None,
+             velocity0: torch.Tensor | None, schedule: Callable[[int], Number] | None, n_steps: int,
+             record_every: int, return_velocity: bool) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """The one momentum iteration (ch4-family; ``lookahead=None`` is the heavy ball, ch3-momentum),
+    its hyperparameters already broadcastable against ``theta0``."""
+    theta = theta0
+    v = torch.zeros_like(theta0) if velocity0 is None else velocity0
+    mu = momentum
+    thetas, vs = [theta], [v]
     for t in range(1, n_steps + 1):
-        if momentum_schedule is not None:
-            mu = _batched(momentum_schedule(t), theta0, "momentum_schedule(t)")
-        v = mu * v - gamma * grad(theta + a * mu * v)  # v_{t+1} (ch4-family)
+        if schedule is not None:
+            mu = schedule(t)
+        at = theta if lookahead is None else theta + lookahead * mu * v  # where the gradient is taken
+        v = mu * v - lr * grad(at)  # v_{t+1} = μ v_t − γ ∇L(θ_t + a μ v_t)
         theta = theta + v  # θ_{t+1} = θ_t + v_{t+1}
-        path.append(theta)
-    return torch.stack(path)
-
-
-def leapfrog_parameters(step: float, friction: float) -> tuple[float, float]:
-    r"""Source 004's momentum from :math:`\theta'' + \zeta\theta' = -\nabla L` by leapfrog with step :math:`h`.
-
-    :math:`\gamma = h^2/(1+\zeta h/2)` and :math:`\mu = (1-\zeta h/2)/(1+\zeta h/2)`; returns
-    ``(lr, momentum)``. Heavy ball with these is a second-order method for the ODE.
-    """
-    _check_step_friction(step, friction)
-    return step**2 / (1 + friction * step / 2), (1 - friction * step / 2) / (1 + friction * step / 2)
-
-
-def euler_friction_parameters(step: float, friction: float) -> tuple[float, float]:
-    r"""Source 004's mapping for its Nesterov scheme: :math:`\gamma = h^2`, :math:`\mu = 1 - \zeta h`.
-
-    Returns ``(lr, momentum)``. Requires :math:`\zeta h \le 1` (so that :math:`\mu \ge 0`).
-    """
-    _check_step_friction(step, friction)
-    if friction * step > 1:
-        raise ValueError(f"need friction * step <= 1 so that momentum >= 0, got {friction * step}")
-    return step**2, 1 - friction * step
-
-
-def _check_step_friction(step: float, friction: float) -> None:
-    if not (step > 0 and math.isfinite(step)):
-        raise ValueError(f"step must be positive and finite, got {step}")
-    if not (friction >= 0 and math.isfinite(friction)):
-        raise ValueError(f"friction must be non-negative and finite, got {friction}")
+        if t % record_every == 0:
+            thetas.append(theta)
+            vs.append(v)
+    if return_velocity:
+        return torch.stack(thetas), torch.stack(vs)
+    return torch.stack(thetas)
 
 
 def nesterov_convex_momentum(t: int) -> float:

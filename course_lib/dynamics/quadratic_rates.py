@@ -29,6 +29,8 @@ import math
 
 import torch
 
+from course_lib._checks import as_float64
+
 __all__ = [
     "convergence_rate",
     "iteration_matrix",
@@ -42,21 +44,11 @@ __all__ = [
 Number = float | torch.Tensor
 
 
-def _f64(x: Number, name: str) -> torch.Tensor:
-    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float64)
-    if t.is_complex():
-        raise ValueError(f"{name} must be real, got dtype {t.dtype}")
-    t = t.to(torch.float64)
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} must be finite, got {t}")
-    return t
-
-
 def _coefficients(lr: Number, momentum: Number, curvature: Number, lookahead: Number
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """The trace :math:`T = 1+\\mu-x(1+a\\mu)` and determinant :math:`D = \\mu(1-ax)` of :math:`M`."""
-    gamma, mu = _f64(lr, "lr"), _f64(momentum, "momentum")
-    lam, a = _f64(curvature, "curvature"), _f64(lookahead, "lookahead")
+    gamma, mu = as_float64(lr, "lr"), as_float64(momentum, "momentum")
+    lam, a = as_float64(curvature, "curvature"), as_float64(lookahead, "lookahead")
     x = gamma * lam
     return 1 + mu - x * (1 + a * mu), mu * (1 - a * x)
 
@@ -94,10 +86,10 @@ def convergence_rate(lr: Number, momentum: Number, eigenvalues: Number, lookahea
     ``lr`` and ``momentum`` (and ``lookahead``) of shape ``(...)`` broadcast against
     ``eigenvalues[..., i]``; a 1-D spectrum of shape ``(k,)`` is shared by every :math:`(\gamma, \mu)`.
     """
-    lam = _f64(eigenvalues, "eigenvalues")
+    lam = as_float64(eigenvalues, "eigenvalues")
     if lam.ndim == 0:
         lam = lam.reshape(1)
-    expand = [_f64(v, n).unsqueeze(-1) for v, n in ((lr, "lr"), (momentum, "momentum"),
+    expand = [as_float64(v, n).unsqueeze(-1) for v, n in ((lr, "lr"), (momentum, "momentum"),
                                                      (lookahead, "lookahead"))]
     return spectral_radius(expand[0], expand[1], lam, expand[2]).amax(-1)
 
@@ -121,7 +113,7 @@ def stable_interval(momentum: Number, lookahead: Number = 0.0) -> tuple[torch.Te
     condition :math:`D < 1` gives a lower end :math:`(\mu-1)/(a\mu) > 0`. An empty interval is
     returned as :math:`x_- = x_+ = 0`.
     """
-    mu, a = torch.broadcast_tensors(_f64(momentum, "momentum"), _f64(lookahead, "lookahead"))
+    mu, a = torch.broadcast_tensors(as_float64(momentum, "momentum"), as_float64(lookahead, "lookahead"))
     constraints = [  # p + q x > 0
         (torch.zeros_like(mu), torch.ones_like(mu)),
         (2 * (1 + mu), -(1 + 2 * a * mu)),
