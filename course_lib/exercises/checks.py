@@ -8,8 +8,6 @@
   device, NaN, values — with hints: a known factor such as N/(N − 1), a sign flip, "did you forget
   `return`?", one tensor appended at every step).
 * :func:`judge_number` does the same for a predicted number.
-* :func:`check_function` and :func:`check_number` are the old in-process API, kept for chapter modules
-  not yet ported to :mod:`course_lib.exercises.spec` (self-check only).
 
 Nothing here raises into the notebook: whatever the student's code does, the worst outcome is a result
 whose message says what happened.
@@ -453,50 +451,6 @@ def passed_message(question: str, total: int) -> str:
     return f"Exercise {question}: passed — all {total} cases agree with the reference. ✓"
 
 
-def check_function(
-    question: str,
-    student: Any,
-    reference: Callable[..., Any],
-    cases: Sequence[Case],
-    *,
-    hidden: bool = False,
-    rtol: float = 1e-5,
-    atol: float = 1e-8,
-    step_dim: bool = True,
-    time_limit_s: float = 2.0,
-    input_hint: str = "",
-) -> CheckResult:
-    """Run ``student`` and ``reference`` on every case in this process and report the first disagreement.
-
-    The old, in-process API (kept for chapter modules not yet ported to :mod:`course_lib.exercises.spec`;
-    the trusted grader cannot use it). ``cases`` hold ready-made arguments (functions included).
-    """
-    total = len(cases)
-    if not callable(student):
-        if student is Ellipsis or student is None:
-            return CheckResult(question, "not_implemented", _not_implemented_message(question), 0, total, hidden)
-        return CheckResult(
-            question, "failed", f"Exercise {question}: expected a function, got {describe(student)}.", 0, total, hidden
-        )
-    for i, case in enumerate(cases, start=1):
-        label = case.label(i, total) if hasattr(case, "label") else f"case {i} of {total}"
-        try:
-            expected = (case.reference or reference)(*clone(case.args), **clone(case.kwargs))
-        except Exception as exc:  # noqa: BLE001 - never raise into the notebook
-            return CheckResult(
-                question, "internal_error",
-                f"Exercise {question}: the check itself failed ({type(exc).__name__}: {exc}). "
-                f"Please tell your instructor.", i - 1, total, hidden,
-            )
-        plain = call_student(student, tuple(case.args), dict(case.kwargs), _arg_names(reference, len(case.args)),
-                             time_limit_s)
-        verdict = judge(question, Outcome.from_plain(plain), expected, label, rtol=rtol, atol=atol,
-                        steps=step_dim, input_hint=input_hint, ratios=getattr(case, "ratios", None))
-        if verdict is not None:
-            return CheckResult(question, verdict[0], verdict[1], i - 1, total, hidden)
-    return CheckResult(question, "passed", passed_message(question, total), total, total, hidden)
-
-
 def as_number(answer: Any) -> float | None:
     """The answer as a float, or None when it is not a single real number."""
     from course_lib.exercises import wire
@@ -550,34 +504,6 @@ def judge_number(
     return CheckResult(question, "failed", msg, 1, 1, hidden)
 
 
-def check_number(
-    question: str,
-    answer: Any,
-    compute: Callable[[], tuple[float, str]],
-    *,
-    rtol: float = 0.01,
-    hidden: bool = False,
-    reveal: bool = False,
-) -> CheckResult:
-    """Compare a predicted number with the computed one (predict, then verify), in this process.
-
-    ``compute`` returns the value and one sentence on how it was verified (e.g. by simulation).
-    """
-    if answer is not Ellipsis and answer is not None and as_number(answer) is None:
-        return judge_number(question, answer, 0.0, "", rtol=rtol, hidden=hidden, reveal=reveal)
-    if answer is Ellipsis or answer is None:
-        return judge_number(question, answer, 0.0, "", rtol=rtol, hidden=hidden, reveal=reveal)
-    try:
-        truth, how = compute()
-    except Exception as exc:  # noqa: BLE001 - never raise into the notebook
-        return CheckResult(
-            question, "internal_error",
-            f"Exercise {question}: the check itself failed ({type(exc).__name__}: {exc}). Please tell your "
-            f"instructor.", 0, 1, hidden,
-        )
-    return judge_number(question, answer, truth, how, rtol=rtol, hidden=hidden, reveal=reveal)
-
-
 def manual(question: str, hidden: bool = False) -> CheckResult:
     """The result for an explain exercise: graded by a person, never automatically."""
     return CheckResult(
@@ -609,8 +535,6 @@ __all__ = [
     "Outcome",
     "as_number",
     "call_student",
-    "check_function",
-    "check_number",
     "clone",
     "compare",
     "describe",

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from course_lib.exercises import check, spec, wire
-from course_lib.exercises.checks import Case, check_function, check_number
-from course_lib.exercises.registry import questions
+from course_lib.exercises.checks import Case
+from course_lib.exercises.registry import questions, self_check_function, self_check_number
+from course_lib.exercises.spec import Question
 
 
 def reference(theta0, n_steps):
@@ -19,8 +20,18 @@ def reference(theta0, n_steps):
 CASES = [Case((torch.arange(1.0, 7.0, dtype=torch.float64).reshape(3, 2), 4), description="a 3x2 start")]
 
 
-def run(student, **kwargs):
-    return check_function("9.1", student, reference, CASES, **kwargs)
+def run(student, time_limit_s: float = 2.0, input_hint: str = ""):
+    """The student's self-check of a question declared like a chapter's (the path check() takes)."""
+    question = Question("9.1", "implement", "a test question", name="f", reference=reference,
+                        cases=lambda rng, group: CASES if group == "core" else [], rtol=1e-5, atol=1e-8,
+                        steps=True, input_hint=input_hint, time_limit_s=time_limit_s,
+                        arg_names=("theta0", "n_steps"))
+    return self_check_function(question, student, False)
+
+
+def check_number(question_id, answer, compute, reveal=False):
+    question = Question(question_id, "predict", "a test prediction", name="x", compute=compute, rtol=0.01)
+    return self_check_number(question, answer, False, reveal)
 
 
 def test_a_correct_function_passes():

@@ -20,7 +20,7 @@ from course_tools.build.notebooks import read
 from course_tools.grader import sandbox
 from course_tools.grader import submission as sub
 from course_tools.grader.grading import Row, grade, rows_for
-from course_tools.grader.session import Settings
+from course_tools.grader.session import HiddenResult, Report, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = ROOT / "tests" / "tools" / "fixtures" / "submissions"
@@ -190,7 +190,7 @@ def test_points_are_capped_and_tied_to_their_question():
     forged = [{"id": "1.1-hidden-a", "question": "1.1", "points": 2, "passed": True, "message": "passed"}] * 200
     forged += [{"id": "1.1-hidden-b", "question": "1.1", "points": 400, "passed": True, "message": "passed"},
                {"id": "x", "question": "9.9", "points": 400, "passed": True, "message": "passed"}]
-    rows = rows_for("s", source, "", [], plan, {"hidden": forged}, [])
+    rows = rows_for("s", source, "", [], plan, Report(hidden=[HiddenResult(**f) for f in forged]), [])
     by_q = {r.question: r for r in rows}
     assert set(by_q) == {"1.1", "1.2", "1.3", "1.4"}  # the record for 9.9 is tied to no question: dropped
     assert by_q["1.1"].points == 3  # 400/3 forged, capped by the header's points
