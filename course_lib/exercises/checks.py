@@ -97,12 +97,24 @@ class _TimeLimitExceeded(BaseException):
     """Raised inside the student's code by the alarm (a BaseException so ``except Exception`` can't eat it)."""
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[bool]:
-    """Interrupt the block with :class:`_TimeLimitExceeded` after ``seconds`` (SIGALRM, main thread only).
+#: In the grader a case's time limit counts CPU seconds, which a loaded machine does not stretch; a call
+#: that sleeps or blocks (and so uses no CPU) is stopped after :func:`wall_limit` wall-clock seconds.
+WALL_FACTOR = 5.0
 
-    Yields whether the alarm is armed; where it can't be (Windows, a worker thread) the caller measures
-    the elapsed time instead and reports "too slow" afterwards.
+
+def wall_limit(seconds: float) -> float:
+    """The wall-clock backstop of a CPU-time limit of ``seconds``."""
+    return max(WALL_FACTOR * seconds, seconds + 10.0)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, cpu: bool = False) -> Iterator[bool]:
+    """Interrupt the block with :class:`_TimeLimitExceeded` after ``seconds`` (main thread only).
+
+    Wall-clock seconds (SIGALRM), or with ``cpu`` the process's CPU seconds (SIGPROF) with a
+    wall-clock backstop of :func:`wall_limit`. Yields whether the alarm is armed; where it can't be
+    (Windows, a worker thread) the caller measures the elapsed time instead and reports "too slow"
+    afterwards.
     """
     armed = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if not armed:
@@ -112,13 +124,17 @@ def time_limit(seconds: float) -> Iterator[bool]:
     def _alarm(signum: int, frame: Any) -> None:
         raise _TimeLimitExceeded
 
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = {s: signal.signal(s, _alarm) for s in (signal.SIGALRM, signal.SIGPROF)}
+    if cpu:
+        signal.setitimer(signal.ITIMER_PROF, seconds)
+    signal.setitimer(signal.ITIMER_REAL, wall_limit(seconds) if cpu else seconds)
     try:
         yield True
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def clone(obj: Any) -> Any:
@@ -227,19 +243,22 @@ class Outcome:
 def call_student(
     student: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], arg_names: Sequence[str],
     time_limit_s: float,
+    cpu: bool = False,
 ) -> dict[str, Any]:
     """Call the student's function on copies of the inputs; what happened, as plain data (never raises).
 
-    Used in the notebook by the self-check and, inside the sandbox, by the grader's harness — so both
-    sides see a student's function through the same plain-data outcome.
+    Used in the notebook by the self-check (wall-clock limit) and, inside the sandbox, by the grader's
+    harness (``cpu=True``: a limit in CPU seconds, see :func:`time_limit`) — so both sides see a
+    student's function through the same plain-data outcome.
     """
     from course_lib.exercises import wire
 
     args, kwargs = clone(args), clone(kwargs)
     before = clone((args, kwargs))
-    start = time.perf_counter()
+    clock = time.process_time if cpu else time.perf_counter
+    start = clock()
     try:
-        with time_limit(time_limit_s):
+        with time_limit(time_limit_s, cpu):
             got = student(*args, **kwargs)
     except NotImplementedError:
         return {"status": "not_implemented"}
@@ -252,7 +271,7 @@ def call_student(
         if "can't allocate memory" in text or "not enough memory" in text:
             text = f"{type(exc).__name__}: out of memory ({str(exc)[:120]})"
         return {"status": "raised", "error": text[:500], "where": student_line(exc, student)}
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     if elapsed > time_limit_s:
         return {"status": "timeout", "detail": f"{time_limit_s:g}", "elapsed": elapsed}
     names = list(arg_names) + [f"argument {i + 1}" for i in range(len(arg_names), len(args))]
@@ -544,4 +563,5 @@ __all__ = [
     "manual",
     "student_line",
     "time_limit",
+    "wall_limit",
 ]

@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from course_lib.exercises import spec, wire
-from course_lib.exercises.checks import Outcome, judge, judge_number
+from course_lib.exercises.checks import Outcome, judge, judge_number, wall_limit
 from course_lib.exercises.registry import questions
 from course_tools.build import notebooks as nbx
 from course_tools.grader import sandbox
@@ -70,12 +70,16 @@ class Settings:
     mode: sandbox.Mode = dataclasses.field(default_factory=lambda: sandbox.Mode("none", "not probed"))
 
     def case_limit(self, n_cases: int) -> float:
-        """Seconds for one call of the student's function: the check's time shared by its cases (>= 3 s)."""
+        """CPU seconds for one call of the student's function: the check's time shared by its cases (>= 3 s).
+
+        CPU time, so that the verdict does not depend on the machine's load; a call that sleeps is
+        stopped after :func:`~course_lib.exercises.checks.wall_limit` of it in wall-clock time.
+        """
         return round(max(3.0, self.check_timeout / max(n_cases, 1)), 1)
 
     def call_timeout(self, n_cases: int) -> float:
         """The longest wait for the reply to one hidden check (every case, plus forking and transfer)."""
-        return n_cases * (self.case_limit(n_cases) + 1.5) + 10
+        return n_cases * (wall_limit(self.case_limit(n_cases)) + 1.5) + 10
 
     def submission_bound(self, n_hidden: int) -> float:
         """The most wall time one submission can take: start, cells, checks, and each restart."""

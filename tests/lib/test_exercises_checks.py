@@ -261,3 +261,22 @@ def test_the_wire_carries_plain_data_only():
     case = spec.to_plain((spec.Fn("quadratic_grad", hessian=[[2.0]], minimizer=[1.0]), 3))
     grad = spec.build(spec.from_plain(case))[0]
     assert torch.equal(grad(torch.tensor([2.0])), torch.tensor([2.0]))
+
+
+def test_the_graders_case_limit_counts_cpu_seconds_so_load_cannot_change_the_verdict(monkeypatch):
+    import time
+
+    from course_lib.exercises import checks
+
+    monkeypatch.setattr(checks, "wall_limit", lambda seconds: 1.5)  # the backstop, shortened for the test
+    slept = checks.call_student(lambda: time.sleep(0.5) or 1.0, (), {}, (), 0.2, cpu=True)
+    assert slept["status"] == "returned"  # 0.5 s of wall time but almost no CPU: within 0.2 CPU-s
+
+    def burn():
+        while True:
+            pass
+
+    assert checks.call_student(burn, (), {}, (), 0.2, cpu=True)["status"] == "timeout"  # 0.2 CPU-s
+    start = time.monotonic()
+    assert checks.call_student(lambda: time.sleep(30), (), {}, (), 0.2, cpu=True)["status"] == "timeout"
+    assert time.monotonic() - start < 5  # a call that only sleeps is stopped by the wall-clock backstop
