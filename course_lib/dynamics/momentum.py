@@ -73,7 +73,9 @@ __all__ = [
 Gradient = Callable[[torch.Tensor], torch.Tensor]
 
 
-def damped_flow(grad: Gradient, friction: float) -> Callable[[torch.Tensor], torch.Tensor]:
+def damped_flow(
+    grad: Gradient, friction: float
+) -> Callable[[torch.Tensor], torch.Tensor]:
     r"""The vector field :math:`(\theta, \eta) \mapsto (\eta, -\zeta\eta - \nabla L(\theta))` of (ch3-system).
 
     The state is the concatenation ``torch.cat([theta, eta], -1)`` of shape ``(..., 2d)``, so the
@@ -123,11 +125,13 @@ def damped_oscillator(
         raise ValueError("t must be >= 0")
     # --- end validation
     lam, zeta, x0, v0, time = torch.broadcast_tensors(lam, zeta, x0, v0, time)
-    omega = torch.sqrt((lam - zeta**2 / 4).to(torch.complex128))  # ω: real, imaginary or 0
+    # ω: real, imaginary or 0
+    omega = torch.sqrt((lam - zeta**2 / 4).to(torch.complex128))
     wt = omega * time
     C = torch.cos(wt).real
     safe = torch.where(omega == 0, torch.ones_like(omega), omega)
-    S = torch.where(omega == 0, time.to(torch.complex128), torch.sin(wt) / safe).real  # sin(ωt)/ω → t
+    # sin(ωt)/ω → t
+    S = torch.where(omega == 0, time.to(torch.complex128), torch.sin(wt) / safe).real
     decay = torch.exp(-zeta * time / 2)
     theta = decay * (x0 * C + (v0 + zeta * x0 / 2) * S)  # (ch3-oscillator)
     eta = decay * (v0 * C - (lam * x0 + zeta * v0 / 2) * S)
@@ -135,7 +139,11 @@ def damped_oscillator(
 
 
 def quadratic_damped_flow(
-    quadratic, theta0: torch.Tensor, eta0: torch.Tensor | None, friction: float, t: torch.Tensor
+    quadratic,
+    theta0: torch.Tensor,
+    eta0: torch.Tensor | None,
+    friction: float,
+    t: torch.Tensor,
 ) -> torch.Tensor:
     r"""The exact heavy-ball flow (ch3-system) on a :class:`~course_lib.landscapes.Quadratic`.
 
@@ -164,11 +172,10 @@ def heavy_ball(
     v0: torch.Tensor | None = None,
     record_every: int = 1,
     return_velocity: bool = False,
+    lookahead: float | torch.Tensor | None = None,
+    momentum_schedule: Callable[[int], float | torch.Tensor] | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     r"""Momentum with the learning rate inside the velocity, for many trajectories at once.
-
-    The heavy ball is the look-ahead family's :math:`a = 0` (:func:`momentum_path`, one iteration
-    for both); here the hyperparameters broadcast against ``theta0`` itself.
 
     .. math::
        v_{t+1} = \mu\, v_t - \gamma\,\nabla L(\theta_t), \qquad
@@ -183,6 +190,9 @@ def heavy_ball(
         v0: the initial velocity (zero by default, as every framework starts).
         record_every: keep every ``record_every``-th iterate (``n_steps`` must be a multiple).
         return_velocity: also return the recorded velocities.
+        lookahead, momentum_schedule: chapter 4's generalisation (:func:`momentum_path`): the
+            gradient taken at :math:`\theta_t + a\mu v_t` (``ch4-family``), and a momentum
+            :math:`\mu_t` that changes with the step :math:`t = 1, 2, \dots`.
 
     Returns:
         :math:`\theta_0, \theta_k, \dots, \theta_n` stacked along a new first dimension (and the
@@ -191,23 +201,49 @@ def heavy_ball(
     """
     # --- validation
     if not isinstance(theta0, torch.Tensor) or not theta0.is_floating_point():
-        raise ValueError(f"theta0 must be a floating-point tensor, got {type(theta0).__name__}")
+        raise ValueError(
+            f"theta0 must be a floating-point tensor, got {type(theta0).__name__}"
+        )
     check_count("n_steps", n_steps, 0)
     check_count("record_every", record_every, 1)
     if n_steps % record_every:
-        raise ValueError(f"n_steps={n_steps} must be a multiple of record_every={record_every}")
+        raise ValueError(
+            f"n_steps={n_steps} must be a multiple of record_every={record_every}"
+        )
     for name, value in (("lr", lr), ("momentum", momentum)):
         t = torch.as_tensor(value)
-        if not (torch.isfinite(t).all() and (t >= 0).all()):
+        plain = lookahead is None  # the heavy ball proper: no negative rate or momentum
+        if not (torch.isfinite(t).all() and (not plain or (t >= 0).all())):
             raise ValueError(f"{name} must be finite and >= 0 everywhere, got {value}")
         if isinstance(value, torch.Tensor):
             check_broadcasts_to(name, value, theta0.shape)
     if v0 is not None and v0.shape != theta0.shape:
-        raise ValueError(f"v0 must have theta0's shape {tuple(theta0.shape)}, got {tuple(v0.shape)}")
+        raise ValueError(
+            f"v0 must have theta0's shape {tuple(theta0.shape)}, got {tuple(v0.shape)}"
+        )
     # --- end validation
-    return _iterate(grad, theta0, lr, momentum, None, v0, None, n_steps, record_every, return_velocity)
+    theta, mu = theta0, momentum
+    v = torch.zeros_like(theta0) if v0 is None else v0
+    thetas, vs = [theta], [v]
+    for n in range(1, n_steps + 1):
+        if momentum_schedule is not None:
+            mu = momentum_schedule(n)  # μ_t (chapter 4)
+        if lookahead is None:
+            v = mu * v - lr * grad(theta)  # v_{t+1} = μ v_t − γ ∇L(θ_t)  (ch3-momentum)
+        else:  # v_{t+1} = μ v_t − γ ∇L(θ_t + aμ v_t)  (ch4-family)
+            v = mu * v - lr * grad(theta + lookahead * mu * v)
+        theta = theta + v  # θ_{t+1} = θ_t + v_{t+1}
+        if n % record_every == 0:
+            thetas.append(theta)
+            vs.append(v)
+    if return_velocity:
+        return torch.stack(thetas), torch.stack(vs)
+    return torch.stack(thetas)
 
-def leapfrog_coefficients(friction: float, h: float, symmetric: bool = False) -> tuple[float, float]:
+
+def leapfrog_coefficients(
+    friction: float, h: float, symmetric: bool = False
+) -> tuple[float, float]:
     r"""The :math:`(\gamma, \mu)` of the momentum step that discretises (ch3-system) with step :math:`h`.
 
     With :math:`v_{t+1} = h\,\eta_{t+1/2}`, central differences for :math:`\dot\theta` and
@@ -225,15 +261,23 @@ def leapfrog_coefficients(friction: float, h: float, symmetric: bool = False) ->
     """
     zeta, step = finite("friction", friction), finite("h", h)
     if zeta < 0 or step <= 0:
-        raise ValueError(f"need friction >= 0 and h > 0, got friction={friction!r}, h={h!r}")
+        raise ValueError(
+            f"need friction >= 0 and h > 0, got friction={friction!r}, h={h!r}"
+        )
     if symmetric:
-        return step**2 / (1 + zeta * step / 2), (1 - zeta * step / 2) / (1 + zeta * step / 2)
+        return step**2 / (1 + zeta * step / 2), (1 - zeta * step / 2) / (
+            1 + zeta * step / 2
+        )
     if zeta * step > 1:
-        raise ValueError(f"need friction * h <= 1 so that momentum >= 0, got {zeta * step}")
+        raise ValueError(
+            f"need friction * h <= 1 so that momentum >= 0, got {zeta * step}"
+        )
     return step**2, 1 - zeta * step
 
 
-def friction_and_step(lr: float, momentum: float, symmetric: bool = False) -> tuple[float, float]:
+def friction_and_step(
+    lr: float, momentum: float, symmetric: bool = False
+) -> tuple[float, float]:
     r"""Invert :func:`leapfrog_coefficients`: the :math:`(\zeta, h)` a momentum step integrates.
 
     Explicit: :math:`h = \sqrt\gamma`, :math:`\zeta = (1-\mu)/h`. Symmetric:
@@ -241,7 +285,9 @@ def friction_and_step(lr: float, momentum: float, symmetric: bool = False) -> tu
     """
     gamma, mu = finite("lr", lr), finite("momentum", momentum)
     if gamma <= 0 or not 0 <= mu <= 1:
-        raise ValueError(f"need lr > 0 and 0 <= momentum <= 1, got lr={lr!r}, momentum={momentum!r}")
+        raise ValueError(
+            f"need lr > 0 and 0 <= momentum <= 1, got lr={lr!r}, momentum={momentum!r}"
+        )
     if symmetric:
         h = math.sqrt(2 * gamma / (1 + mu))
         return 2 * (1 - mu) / ((1 + mu) * h), h
@@ -258,7 +304,9 @@ def raised_momentum(momentum: float, ratio: float) -> float:
     """
     mu, r = finite("momentum", momentum), finite("ratio", ratio)
     if not 0 <= mu <= 1 or r <= 0:
-        raise ValueError(f"need 0 <= momentum <= 1 and ratio > 0, got {momentum!r}, {ratio!r}")
+        raise ValueError(
+            f"need 0 <= momentum <= 1 and ratio > 0, got {momentum!r}, {ratio!r}"
+        )
     return 1 - (1 - mu) * math.sqrt(r)
 
 
@@ -308,6 +356,9 @@ def momentum_path(
 ) -> torch.Tensor:
     r"""Iterate ``ch4-family`` from :math:`\theta_0` and return :math:`\theta_0, \dots, \theta_n`.
 
+    The heavy ball's iteration (:func:`heavy_ball`, the one implementation of both) with the
+    gradient taken at the look-ahead point, and hyperparameters given one per trajectory.
+
     Args:
         grad: :math:`\nabla L`, mapping shape ``(..., d)`` to ``(..., d)``.
         theta0: starts of shape ``(..., d)``; every leading index is its own trajectory.
@@ -325,40 +376,29 @@ def momentum_path(
     # --- validation
     if not isinstance(n_steps, int) or n_steps < 0:
         raise ValueError(f"n_steps must be a non-negative int, got {n_steps!r}")
-    if not isinstance(theta0, torch.Tensor) or not theta0.is_floating_point() or theta0.ndim == 0:
+    if (
+        not isinstance(theta0, torch.Tensor)
+        or not theta0.is_floating_point()
+        or theta0.ndim == 0
+    ):
         raise ValueError("theta0 must be a floating-point tensor of shape (..., d)")
     if velocity0 is not None and velocity0.shape != theta0.shape:
         raise ValueError(f"velocity0 must have theta0's shape {tuple(theta0.shape)}")
+
     # --- end validation
-    gamma = _batched(lr, theta0, "lr")
-    mu = _batched(momentum, theta0, "momentum")
-    a = _batched(lookahead, theta0, "lookahead")
-    schedule = None if momentum_schedule is None else (
-        lambda t: _batched(momentum_schedule(t), theta0, "momentum_schedule(t)"))
-    return _iterate(grad, theta0, gamma, mu, a, velocity0, schedule, n_steps, 1, False)
+    def schedule(t: int) -> torch.Tensor:
+        return _batched(momentum_schedule(t), theta0, "momentum_schedule(t)")
 
-
-def _iterate(grad: Gradient, theta0: torch.Tensor, lr: Number, momentum: Number, lookahead: Number | None,
-             velocity0: torch.Tensor | None, schedule: Callable[[int], Number] | None, n_steps: int,
-             record_every: int, return_velocity: bool) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    """The one momentum iteration (ch4-family; ``lookahead=None`` is the heavy ball, ch3-momentum),
-    its hyperparameters already broadcastable against ``theta0``."""
-    theta = theta0
-    v = torch.zeros_like(theta0) if velocity0 is None else velocity0
-    mu = momentum
-    thetas, vs = [theta], [v]
-    for t in range(1, n_steps + 1):
-        if schedule is not None:
-            mu = schedule(t)
-        at = theta if lookahead is None else theta + lookahead * mu * v  # where the gradient is taken
-        v = mu * v - lr * grad(at)  # v_{t+1} = μ v_t − γ ∇L(θ_t + a μ v_t)
-        theta = theta + v  # θ_{t+1} = θ_t + v_{t+1}
-        if t % record_every == 0:
-            thetas.append(theta)
-            vs.append(v)
-    if return_velocity:
-        return torch.stack(thetas), torch.stack(vs)
-    return torch.stack(thetas)
+    return heavy_ball(  # the one iteration, with the gradient at the look-ahead point
+        grad,
+        theta0,
+        _batched(lr, theta0, "lr"),
+        _batched(momentum, theta0, "momentum"),
+        n_steps,
+        v0=velocity0,
+        lookahead=_batched(lookahead, theta0, "lookahead"),
+        momentum_schedule=None if momentum_schedule is None else schedule,
+    )
 
 
 def nesterov_convex_momentum(t: int) -> float:
@@ -421,7 +461,9 @@ def stationary_covariance(
     if (torch.as_tensor(noise_var) < 0).any():
         raise ValueError(f"noise_var must be >= 0, got {noise_var}")
     if (spectral_radius(lr, momentum, curvature, lookahead) >= 1).any():
-        raise ValueError("the iteration is not stable for these (lr, momentum, curvature, lookahead)")
+        raise ValueError(
+            "the iteration is not stable for these (lr, momentum, curvature, lookahead)"
+        )
     # --- end validation
     M = iteration_matrix(lr, momentum, curvature, lookahead)
     gamma = torch.as_tensor(lr, dtype=torch.float64)

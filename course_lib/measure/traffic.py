@@ -129,8 +129,13 @@ class _TrafficMode(TorchDispatchMode):
     def peak(self) -> int:
         """Most bytes of temporaries alive at once (from creation to last use)."""
         records = self.closed + list(self.open.values())
-        return max((sum(n for start, last, n in records if start <= i <= last)
-                    for i in range(len(self.kernels))), default=0)
+        return max(
+            (
+                sum(n for start, last, n in records if start <= i <= last)
+                for i in range(len(self.kernels))
+            ),
+            default=0,
+        )
 
 
 def count_traffic(fn: Callable[[], Any]) -> Traffic:
