@@ -51,6 +51,8 @@ _is_compiling: Callable[[], bool] = getattr(
 )
 
 Closure = Callable[[], Any]
+State = dict[str, Any]  # one parameter's state (torch's optimizer.state[p])
+Group = dict[str, Any]  # one parameter group, with its hyperparameters
 """A function that zeroes the gradients, computes the loss, calls ``backward`` and returns the loss."""
 
 
@@ -107,9 +109,7 @@ class CourseOptimizer(Optimizer):
 
     # -- hooks for subclasses ----------------------------------------------------------------
 
-    def _init_state(
-        self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]
-    ) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         """Create the per-parameter state (called once per parameter, on its first gradient)."""
 
     # -- shared machinery --------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_lr, check_nonnegative
+from ._base import Closure, CourseOptimizer, Group, State, check_lr, check_nonnegative
 
 __all__ = ["Adagrad"]
 
@@ -72,9 +72,7 @@ class Adagrad(CourseOptimizer):
                 self._check_supported(theta)
                 self._init_state(theta, self.state[theta], group)
 
-    def _init_state(
-        self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]
-    ) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["step"] = self._new_step_count()
         state["sum"] = torch.full_like(
             theta,

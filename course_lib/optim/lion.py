@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer
+from ._base import Closure, CourseOptimizer, Group, State
 
 __all__ = ["Lion"]
 
@@ -69,9 +69,7 @@ class Lion(CourseOptimizer):
             params, {"lr": lr, "betas": tuple(betas), "weight_decay": weight_decay}
         )
 
-    def _init_state(
-        self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]
-    ) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["exp_avg"] = torch.zeros_like(theta)  # m_0 = 0
 
     @torch.no_grad()

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer
+from ._base import Closure, CourseOptimizer, Group, State
 
 __all__ = ["Muon", "newton_schulz"]
 
@@ -153,9 +153,7 @@ class Muon(CourseOptimizer):
                         f"parameter with size: {p.size()}"
                     )
 
-    def _init_state(
-        self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]
-    ) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         # B_0
         state["momentum_buffer"] = torch.zeros_like(
             theta.grad, memory_format=torch.preserve_format

@@ -11,6 +11,8 @@ from torch import Tensor
 from ._base import (
     Closure,
     CourseOptimizer,
+    Group,
+    State,
     check_beta,
     check_lr,
     check_nonnegative,
@@ -104,9 +106,7 @@ class NAdam(CourseOptimizer):
                     device="cpu", dtype=scalar_dtype()
                 )
 
-    def _init_state(
-        self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]
-    ) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["step"] = self._new_step_count()
         state["mu_product"] = torch.tensor(1.0, dtype=scalar_dtype())  # Π_0 = 1
         # m_0

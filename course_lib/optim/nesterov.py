@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_lr, check_nonnegative
+from ._base import Closure, CourseOptimizer, Group, State, check_lr, check_nonnegative
 
 __all__ = ["NAG"]
 
@@ -53,9 +53,7 @@ class NAG(CourseOptimizer):
         # --- end validation
         super().__init__(params, {"lr": lr, "momentum": momentum})
 
-    def _init_state(
-        self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]
-    ) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         # y_0 = θ_0
         state["y"] = theta.detach().clone(memory_format=torch.preserve_format)
 

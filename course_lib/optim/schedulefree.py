@@ -8,7 +8,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_beta, check_lr, check_nonnegative
+from ._base import (
+    Closure,
+    CourseOptimizer,
+    Group,
+    State,
+    check_beta,
+    check_lr,
+    check_nonnegative,
+)
 
 __all__ = ["AdamWScheduleFree"]
 
@@ -119,9 +127,7 @@ class AdamWScheduleFree(CourseOptimizer):
                         )
                 group["train_mode"] = True
 
-    def _init_state(
-        self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]
-    ) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         # z_0 = θ_0
         state["z"] = torch.clone(theta, memory_format=torch.preserve_format)
         # V_0 = 0

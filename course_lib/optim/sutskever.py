@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_lr, check_nonnegative
+from ._base import Closure, CourseOptimizer, Group, State, check_lr, check_nonnegative
 
 __all__ = ["SutskeverSGD"]
 
@@ -73,9 +73,7 @@ class SutskeverSGD(CourseOptimizer):
             params, {"lr": lr, "momentum": momentum, "lookahead": lookahead}
         )
 
-    def _init_state(
-        self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]
-    ) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         # v_0 = 0
         state["velocity"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
 
