@@ -12,6 +12,7 @@ Nesterov's method that torch does not have. :func:`compiled` runs an optimizer's
 """
 
 from ._compiled import STORE_SCALARS, CompilerUnavailableWarning, compiled, cpp_compiler, is_compiled
+from .adabelief import AdaBelief
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -27,11 +28,13 @@ from .rmsprop import RMSprop
 from .schedulefree import AdamWScheduleFree
 from .sgd import SGD
 from .sutskever import SutskeverSGD
+from .yogi import Yogi
 
 __all__ = [
     "NAG",
     "SGD",
     "STORE_SCALARS",
+    "AdaBelief",
     "Adadelta",
     "Adafactor",
     "Adagrad",
@@ -46,6 +49,7 @@ __all__ = [
     "RAdam",
     "RMSprop",
     "SutskeverSGD",
+    "Yogi",
     "compiled",
     "cpp_compiler",
     "is_compiled",
