@@ -2,7 +2,7 @@
 
 The reference is the maintained ``pytorch-optimizer`` package (a test dependency only, never a
 runtime one). Same deterministic float64 problem as the torch.optim tests
-(``course_lib.optim._testing.Problem``), every step compared, not just the end point.
+(``optim_testing.Problem``), every step compared, not just the end point.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import torch
+from optim_testing import Problem, max_relative_error
 
 import course_lib.optim as co
-from course_lib.optim._testing import Problem, max_relative_error
 
 pytorch_optimizer = pytest.importorskip("pytorch_optimizer")
 
