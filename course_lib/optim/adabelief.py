@@ -66,27 +66,46 @@ class AdaBelief(CourseOptimizer):
         }
         super().__init__(params, defaults)
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(
+        self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         state["step"] = self._new_step_count()
-        state["exp_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # m_0
-        state["exp_avg_var"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # S_0
+        state["exp_avg"] = torch.zeros_like(
+            theta, memory_format=torch.preserve_format
+        )  # m_0
+        state["exp_avg_var"] = torch.zeros_like(
+            theta, memory_format=torch.preserve_format
+        )  # S_0
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            gamma, (beta1, beta2), eps = float(group["lr"]), group["betas"], group["eps"]
+            gamma, (beta1, beta2), eps = (
+                float(group["lr"]),
+                group["betas"],
+                group["eps"],
+            )
             omega, maximize = group["weight_decay"], group["maximize"]
             for theta, g, state in self._with_grad(group):
                 t = self._advance(state)
                 g = self._decayed_direction(
-                    theta, g, lr=gamma, weight_decay=omega, maximize=maximize, decoupled=True
+                    theta,
+                    g,
+                    lr=gamma,
+                    weight_decay=omega,
+                    maximize=maximize,
+                    decoupled=True,
                 )
                 m, S = state["exp_avg"], state["exp_avg_var"]
                 m.lerp_(g, 1 - beta1)  # (opt-adabelief-first-moment)
                 r = g - m
-                S.mul_(beta2).addcmul_(r, r, value=1 - beta2).add_(eps)  # (opt-adabelief-belief)
+                S.mul_(beta2).addcmul_(r, r, value=1 - beta2).add_(
+                    eps
+                )  # (opt-adabelief-belief)
                 s = S.sqrt().div_((1 - beta2**t) ** 0.5).add_(eps)
-                theta.addcdiv_(m, s, value=-(gamma / (1 - beta1**t)))  # (opt-adabelief-update)
+                theta.addcdiv_(
+                    m, s, value=-(gamma / (1 - beta1**t))
+                )  # (opt-adabelief-update)
         return loss

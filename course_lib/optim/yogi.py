@@ -71,28 +71,47 @@ class Yogi(CourseOptimizer):
         }
         super().__init__(params, defaults)
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(
+        self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         state["step"] = self._new_step_count()
         v0 = group["initial_accumulator"]
-        state["exp_avg"] = torch.full_like(theta, v0, memory_format=torch.preserve_format)  # m_0
-        state["exp_avg_sq"] = torch.full_like(theta, v0, memory_format=torch.preserve_format)  # V_0
+        state["exp_avg"] = torch.full_like(
+            theta, v0, memory_format=torch.preserve_format
+        )  # m_0
+        state["exp_avg_sq"] = torch.full_like(
+            theta, v0, memory_format=torch.preserve_format
+        )  # V_0
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            gamma, (beta1, beta2), eps = float(group["lr"]), group["betas"], group["eps"]
+            gamma, (beta1, beta2), eps = (
+                float(group["lr"]),
+                group["betas"],
+                group["eps"],
+            )
             omega, maximize = group["weight_decay"], group["maximize"]
             for theta, g, state in self._with_grad(group):
                 t = self._advance(state)
                 g = self._decayed_direction(
-                    theta, g, lr=gamma, weight_decay=omega, maximize=maximize, decoupled=True
+                    theta,
+                    g,
+                    lr=gamma,
+                    weight_decay=omega,
+                    maximize=maximize,
+                    decoupled=True,
                 )
                 m, V = state["exp_avg"], state["exp_avg_sq"]
                 g2 = g * g
                 m.lerp_(g, 1 - beta1)  # (opt-yogi-first-moment)
-                V.addcmul_((V - g2).sign_(), g2, value=-(1 - beta2))  # (opt-yogi-second-moment)
+                V.addcmul_(
+                    (V - g2).sign_(), g2, value=-(1 - beta2)
+                )  # (opt-yogi-second-moment)
                 s = V.sqrt().div_((1 - beta2**t) ** 0.5).add_(eps)
-                theta.addcdiv_(m, s, value=-(gamma / (1 - beta1**t)))  # (opt-yogi-update)
+                theta.addcdiv_(
+                    m, s, value=-(gamma / (1 - beta1**t))
+                )  # (opt-yogi-update)
         return loss
