@@ -113,5 +113,5 @@ class RAdam(CourseOptimizer):
                         (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
                     ) ** 0.5
                     step = step * (c2**0.5 / V.sqrt().add_(eps)) * r  # (opt-radam-adaptive-update)
-                theta.sub_(step)  # θ_t = θ_{t−1} − step  (opt-radam-adaptive/sgdm-update)
+                theta.sub_(step)  # θ_t = θ_{t−1} − step  (opt-radam-adaptive-update or opt-radam-sgdm-update)
         return loss
