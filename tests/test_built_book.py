@@ -93,3 +93,18 @@ def test_every_notebook_page_has_a_ledger_of_passing_claims_that_rule_out_wrong_
             else:
                 assert c["deviation"] <= 0, c
                 assert r["distance"] > 0, f"{notebook.name}: {c['statement']!r}'s bound passes {r['name']!r}"
+
+
+def test_the_front_page_map_links_every_page_of_the_toc_with_its_reading_time():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import chapter_map
+
+    index = _page("index.html")
+    for part in chapter_map.chapter_entries(ROOT):
+        assert part.caption in index
+        for entry in part.entries:
+            assert f'href="{entry.docname}.html"' in index, f"the front page does not link {entry.docname}"
+            assert f"≈ {entry.minutes} min read" in index
+    assert "(planned)" not in index and "start here" in index
