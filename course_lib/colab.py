@@ -8,6 +8,7 @@ Before publishing, maintainers run one command::
 
     python -m course_lib.colab check         # the URL answers (git ls-remote) and every notebook uses it
     python -m course_lib.colab check --fix   # rewrite every notebook's first cell to the current template
+    python -m course_lib.colab build         # regenerate the Colab editions in colab/ (course_lib.colab_edition)
 
 The cell, as a student meets it in Colab: folded (``#@title`` and the ``cellView: form`` metadata), it
 prints one line while it installs (about 15 s) and is silent otherwise. If the installation fails it
@@ -200,7 +201,15 @@ def main(argv: Iterable[str] | None = None) -> int:
     p.add_argument("--offline", action="store_true", help="skip the git ls-remote check of the URL")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for git ls-remote (default 20)")
     p.add_argument("--root", default=".", help="the repository root (default: the current folder)")
+    b = sub.add_parser("build", help="write the Colab editions of the chapters to colab/ (plain Jupyter Markdown)")
+    b.add_argument("--check", action="store_true", help="only report the editions that are stale (exit 1)")
+    b.add_argument("--root", default=".", help="the repository root (default: the current folder)")
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.command == "build":
+        from course_lib.colab_edition import build
+
+        stale = build(args.root, check_only=args.check)
+        return 1 if stale and args.check else 0
     return 1 if check(args.root, fix=args.fix, network=not args.offline, timeout=args.timeout) else 0
 
 
