@@ -90,6 +90,7 @@ def test_an_offline_runtime_is_told_to_reconnect(monkeypatch):
     stderr = "  fatal: unable to access 'https://github.com/x/': Could not resolve host: github.com\nERROR: x\n"
     result, output, _ = _run_in_ipython(monkeypatch, returncode=1, stderr=stderr)
     message = output.strip().splitlines()[-1]
+    assert not result.success
     assert "offline" in message and "Could not resolve host" in message and "not found" not in message
 
 
