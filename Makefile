@@ -1,6 +1,8 @@
 # The course's two commands (see README.md):
 #   make book   build the HTML book into _build/html, executing every notebook
 #   make test   run every test: unit tests, notebook checks, nbval, the book build, the built-page checks
+#   make pdf    the whole book as one PDF, _build/html/book.pdf, printed from the built HTML by headless Chromium
+#   make colab  regenerate the Colab editions of the chapters in colab/ (commit them)
 # Both create the virtual environment .venv when it is missing (or when pyproject.toml changed) and are
 # safe to run again.
 
@@ -10,7 +12,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 JOBS   ?= 2
 
-.PHONY: book test env lint unit nbval build-check browser seeds robustness exercises clean benchmark
+.PHONY: book pdf colab test env lint unit nbval build-check browser seeds robustness exercises clean benchmark
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +27,15 @@ book: env
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 test: env lint unit nbval build-check browser
+
+# The PDF is printed from the HTML build (same numbers, figures and equation numbers); builds the book first if needed.
+pdf: env
+	@test -f _build/html/index.html || $(MAKE) book
+	$(PY) -m course_lib.book_pdf _build/html
+
+# The Colab editions (plain Jupyter Markdown) of every chapter; tests/test_colab_editions.py fails when they are stale.
+colab: env
+	$(PY) -m course_lib.colab build
 
 lint: env
 	$(VENV)/bin/ruff check course_lib tests benchmarks chapters _ext
@@ -42,6 +53,7 @@ nbval: env
 # The book builds with warnings as errors, then the built pages are checked (Colab buttons, math, pages).
 build-check: env
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	$(PY) -m course_lib.book_pdf _build/html
 	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/test_built_book.py -p no:cacheprovider
 
 # The built pages in headless Chromium (tests/test_browser.py): console errors, math, overflow, animations, captions.
