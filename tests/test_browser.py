@@ -290,20 +290,13 @@ def _screenshot(driver, page: str, width: int = WIDTH) -> None:
 
 
 def _figure_style() -> tuple[float, float]:
-    """(smallest font size in pt, CSS px per inch of a figure at 1:1) of course_lib.plotting's style."""
-    import matplotlib as mpl
+    """(smallest font size in pt, CSS px per inch of a figure at 1:1) of course_lib.plotting's style.
 
+    ``plotting.set_style()`` draws no text below ``MIN_FONT_PT``; retina PNGs show at figure.dpi px per inch.
+    """
     from course_lib import plotting
 
-    style = plotting._STYLE
-    sizes = []
-    for key in ("font.size", "axes.labelsize", "axes.titlesize", "legend.fontsize", "xtick.labelsize",
-                "ytick.labelsize"):
-        value = style.get(key, mpl.rcParamsDefault[key])
-        sizes.append(float(value) if not isinstance(value, str) else
-                     float(style.get("font.size", 10)) * {"small": 0.833, "medium": 1.0, "x-small": 0.694,
-                                                           "large": 1.2}.get(value, 1.0))
-    return min(sizes), float(style["figure.dpi"])
+    return plotting.MIN_FONT_PT, float(plotting._STYLE["figure.dpi"])
 
 
 def page_problems(driver, page: str, width: int = WIDTH) -> list[str]:
