@@ -10,6 +10,10 @@ equation shows, in the HTML of every page (text only: never inside a tag, a scri
 The same pass sets each figure's ``alt`` text to its caption (myst-nb writes the image's file path there), so
 that a screen reader reads the caption, with the labels already replaced by numbers.
 
+An optimizer's equation label ``opt-…`` (``course_lib.optim``'s docstrings and code comments) that a page's
+text mentions becomes the tag that ``show_source`` prints beside that equation, e.g. ``Adam.4``
+(``course_lib.display.optimizer_equation_tags``).
+
 A ``(ch<N>-…)`` label that names no equation is reported as a warning (the build runs with ``-W``, so it
 fails); ``tests/test_browser.py`` also fails on any label left in a page's text.
 """
@@ -32,6 +36,17 @@ _TAG_RE = re.compile(r"<[^>]*>")
 #: TeX inside text that MathJax typesets: \( … \), \[ … \], $$ … $$ (never rewritten).
 _TEX_RE = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]|\$\$.*?\$\$", re.DOTALL)
 _RAW_ELEMENTS = ("script", "style", "textarea")
+#: An optimizer's equation label, as the chapters' prose mentions it (``opt-adam-amsgrad``).
+OPT_RE = re.compile(r"(?<![\w-])opt-[a-z0-9]+(?:-[a-z0-9]+)+(?![\w-])")
+
+
+def optimizer_tags() -> dict[str, str]:
+    """``{"opt-adam-update": "Adam.6", …}`` from course_lib (empty when course_lib is not importable)."""
+    try:
+        from course_lib.display import optimizer_equation_tags
+    except ImportError:  # pragma: no cover - the book is always built with course_lib installed
+        return {}
+    return optimizer_equation_tags()
 
 
 def equation_numbers(app: Sphinx) -> dict[str, tuple[str, str]]:
@@ -51,22 +66,27 @@ def equation_numbers(app: Sphinx) -> dict[str, tuple[str, str]]:
     return numbers
 
 
-def _replace_in_text(text: str, resolve) -> str:
+def _replace_in_text(text: str, resolve, tags: dict[str, str]) -> str:
+    def plain(segment: str) -> str:
+        segment = LABEL_RE.sub(resolve, segment)
+        return OPT_RE.sub(lambda m: tags.get(m.group(0), m.group(0)), segment) if tags else segment
+
     out, last = [], 0
     for tex in _TEX_RE.finditer(text):
-        out.append(LABEL_RE.sub(resolve, text[last:tex.start()]))
+        out.append(plain(text[last:tex.start()]))
         out.append(tex.group(0))
         last = tex.end()
-    out.append(LABEL_RE.sub(resolve, text[last:]))
+    out.append(plain(text[last:]))
     return "".join(out)
 
 
-def resolve_labels(body: str, link, unknown: set[str] | None = None) -> str:
+def resolve_labels(body: str, link, unknown: set[str] | None = None, tags: dict[str, str] | None = None) -> str:
     """``body`` (HTML) with each ``(label)`` in its text replaced by ``(<a href=link(label)>N</a>)``.
 
     ``link(label)`` returns ``(href, number)`` or ``None`` for a label that names no equation (left as it is,
-    and added to ``unknown``).
+    and added to ``unknown``). ``tags`` maps optimizer labels (``opt-…``) to the tags shown for them.
     """
+    tags = tags or {}
 
     def resolve(match: re.Match) -> str:
         found = link(match.group("label"))
@@ -80,7 +100,7 @@ def resolve_labels(body: str, link, unknown: set[str] | None = None) -> str:
     out, last, raw_until = [], 0, None
     for tag in _TAG_RE.finditer(body):
         segment = body[last:tag.start()]
-        out.append(segment if raw_until else _replace_in_text(segment, resolve))
+        out.append(segment if raw_until else _replace_in_text(segment, resolve, tags))
         name = re.match(r"<\s*(/?)\s*([a-zA-Z0-9]+)", tag.group(0))
         if name:
             closing, element = name.group(1) == "/", name.group(2).lower()
@@ -91,7 +111,7 @@ def resolve_labels(body: str, link, unknown: set[str] | None = None) -> str:
         out.append(tag.group(0))
         last = tag.end()
     tail = body[last:]
-    out.append(tail if raw_until else _replace_in_text(tail, resolve))
+    out.append(tail if raw_until else _replace_in_text(tail, resolve, tags))
     return "".join(out)
 
 
@@ -137,7 +157,7 @@ def _rewrite_page(app: Sphinx, pagename: str, templatename: str, context: dict, 
         return f"{page}#equation-{label}", number
 
     unknown: set[str] = set()
-    body = resolve_labels(context["body"], link, unknown)
+    body = resolve_labels(context["body"], link, unknown, optimizer_tags())
     context["body"] = alt_text_from_captions(body)
     for label in sorted(unknown):
         logger.warning("(%s) names no equation of the book: it stays raw text on the page", label,

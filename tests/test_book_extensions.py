@@ -57,3 +57,9 @@ def test_colab_urls_of_chapters_point_at_the_colab_editions(tmp_path):
     assert downloads.colab_edition_url(base + "chapters/04_x.ipynb", tmp_path) == base + "chapters/04_x.ipynb"
     student = base + "exercises/student/03_momentum.ipynb"
     assert downloads.colab_edition_url(student, tmp_path) == student
+
+
+def test_an_optimizer_label_in_prose_becomes_its_tag():
+    out = eqn.resolve_labels("<p>equation <code>opt-adam-amsgrad</code> and opt-x-y</p>", _link, set(),
+                             {"opt-adam-amsgrad": "Adam.4"})
+    assert out == "<p>equation <code>Adam.4</code> and opt-x-y</p>"

@@ -152,12 +152,12 @@ for (const line of text.split('\n')) {
   if (/\|\s*:?-{3,}:?\s*\|/.test(line)) out.mdtables.push(line.trim().slice(0, 80));
 }
 // overflow beyond the content column (elements inside a scrolling table container are judged by it)
-const describe = (el) => {
+function describe(el) {
   const id = el.id || (el.closest('[id]') || {}).id || '';
   const t = (el.textContent || el.getAttribute('alt') || '').trim().replace(/\s+/g, ' ').slice(0, 60);
   return `${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : ''}` +
          `${id ? ' #' + id : ''} "${t}"`;
-};
+}
 const scrollsInBox = (el) => {  // inside a box that scrolls sideways on purpose (a wide figure on a phone)
   for (let p = el.parentElement; p && p !== article; p = p.parentElement) {
     const style = getComputedStyle(p);
