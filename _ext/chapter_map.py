@@ -12,7 +12,7 @@ reading time (its prose words at :data:`WORDS_PER_MINUTE`), the source articles 
 title and goals it has; nothing here names a chapter, so the map cannot go stale. Sphinx is told that
 ``index`` depends on ``_toc.yml`` and on every page listed, so an incremental build rebuilds it too.
 
-:func:`chapter_entries` is the pure part (tested by ``tests/test_chapter_map.py``).
+:func:`chapter_entries` is the pure part (tested by ``tests/book/test_chapter_map.py``).
 """
 
 from __future__ import annotations

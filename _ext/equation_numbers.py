@@ -15,7 +15,7 @@ text mentions becomes the tag that ``show_source`` prints beside that equation, 
 (``course_lib.display.optimizer_equation_tags``).
 
 A ``(ch<N>-…)`` label that names no equation is reported as a warning (the build runs with ``-W``, so it
-fails); ``tests/test_browser.py`` also fails on any label left in a page's text.
+fails); ``tests/book/test_browser.py`` also fails on any label left in a page's text.
 """
 
 from __future__ import annotations
