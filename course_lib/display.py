@@ -158,6 +158,8 @@ def _display_math(doc: str, tags: dict[str, str] | None = None) -> str:
             else:
                 kept.append(line)
         math = "\n".join(kept)
+        if tagged:  # an aligned block of the docstring's own becomes the align* (\\tag is not allowed in aligned)
+            math = re.sub(r"^\\begin\{aligned\}\s*|\s*\\end\{aligned\}$", "", math.strip())
         if tagged and "\\begin{" not in math:
             # tags need a numbered environment: a top-level align* (MathJax and MyST's amsmath read it)
             out += ["", f"\\begin{{align*}}\n{math}\n\\end{{align*}}", ""]
