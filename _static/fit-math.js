@@ -1,19 +1,21 @@
-// Phones: shrink each display equation that is wider than its column (down to MIN_SCALE), after MathJax
-// has typeset the page and again when the window is resized. A display that still does not fit scrolls
-// inside its own box (_static/phone.css). Checked at 390 px by tests/test_browser.py.
+// Phones: shrink each display equation that is wider than its column (down to MIN_SCALE of the size
+// MathJax gave it), after MathJax has typeset the page and again when the window is resized. A display
+// that still does not fit scrolls inside its own box (_static/phone.css). Checked at 390 px by
+// tests/book/test_browser.py.
 (function () {
   const MIN_SCALE = 0.7;
   function fit() {
     for (const el of document.querySelectorAll('mjx-container[display="true"]')) {
-      el.style.fontSize = '';
-      const avail = el.clientWidth, need = el.scrollWidth;
-      if (need > avail + 1 && avail > 0) {
-        const scale = Math.max(MIN_SCALE, avail / need * 0.98);
-        el.style.fontSize = (scale * 100).toFixed(1) + '%';
-        el.dataset.courseScale = scale.toFixed(3);
-      } else {
-        delete el.dataset.courseScale;
+      if (el.dataset.courseFont === undefined) el.dataset.courseFont = el.style.fontSize || '100%';
+      const base = parseFloat(el.dataset.courseFont) || 100;
+      el.style.fontSize = base + '%';
+      let scale = 1;
+      for (let i = 0; i < 4 && el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0; i++) {
+        scale = Math.max(MIN_SCALE, scale * el.clientWidth / el.scrollWidth * 0.99);
+        el.style.fontSize = (base * scale).toFixed(1) + '%';
+        if (scale === MIN_SCALE) break;
       }
+      if (scale < 1) el.dataset.courseScale = scale.toFixed(3); else delete el.dataset.courseScale;
     }
   }
   function whenTypeset() {

@@ -30,6 +30,7 @@ Set COURSE_BROWSER_SCREENSHOTS to a folder to also save a full-page PNG of every
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -193,9 +194,11 @@ for (const eqno of article.querySelectorAll('div.math > span.eqno')) {
   if (overlap) out.undernumber.push(`equation ${eqno.textContent.trim().slice(0, 12)} runs under its number`);
 }
 // figure text size: the rendered scale of each output image times the smallest font of the style
-for (const img of article.querySelectorAll('.cell_output img')) {
+for (const img of article.querySelectorAll('figure img, .cell_output img')) {
   if (img.closest('.animation') || !img.naturalWidth) continue;
-  const natural = parseFloat(img.getAttribute('width')) || img.naturalWidth / 2;  // retina PNGs: half
+  // myst-nb writes a retina PNG's size at 1:1 in its style (or width attribute); else the PNG is 2x
+  const styled = img.style.width.endsWith('px') ? parseFloat(img.style.width) : 0;
+  const natural = styled || parseFloat(img.getAttribute('width')) || img.naturalWidth / 2;
   const scale = img.getBoundingClientRect().width / natural;
   const pt = opts.minFontPt * scale * (opts.dpi / 72) * 0.75;  // CSS px -> pt
   if (pt < opts.minLegiblePt - 0.05) out.small.push(`${describe(img)}: smallest text ${pt.toFixed(1)} pt (scale ${scale.toFixed(2)})`);
@@ -336,8 +339,10 @@ def page_problems(driver, page: str, width: int = WIDTH) -> list[str]:
     problems += [f"Colab link not pointing at {repo}: {u}" for u in found["colab"] if not u.startswith(colab_prefix)]
     problems += [f"repository button not pointing at {repo}: {u}" for u in found["repo"] if not u.startswith(repo)]
     stem = Path(page).stem
-    if stem in NOTEBOOK_STEMS and not any(u.endswith(f"/chapters/{stem}.ipynb") for u in found["colab"]):
-        problems.append(f"no Colab launch button for chapters/{stem}.ipynb")
+    if stem in NOTEBOOK_STEMS and not any(u.endswith(f"/colab/{stem}.ipynb") for u in found["colab"]):
+        problems.append(f"no Colab launch button for the Colab edition colab/{stem}.ipynb")
+    problems += [f"Colab link opens the MyST source, not the Colab edition: {u}" for u in found["colab"]
+                 if re.search(r"/blob/[^/]+/chapters/", u)]
     if found["animations"] and not phone:
         problems += _click_next_frames(driver)
     problems += [f"JavaScript console error (after clicking): {m}" for m in _severe_console_entries(driver)]
