@@ -1,9 +1,9 @@
-// Phones: shrink each display equation that is wider than its column (down to MIN_SCALE of the size
+// Phones: shrink each display equation that is wider than its column (down to MIN_SCALE = 60 % of the size
 // MathJax gave it), after MathJax has typeset the page and again when the window is resized. A display
 // that still does not fit scrolls inside its own box (_static/phone.css). Checked at 390 px by
 // tests/book/test_browser.py.
 (function () {
-  const MIN_SCALE = 0.7;
+  const MIN_SCALE = 0.6;  // tests/book/test_browser.py's MIN_MATH_SCALE
   function fit() {
     for (const el of document.querySelectorAll('mjx-container[display="true"]')) {
       if (el.dataset.courseFont === undefined) el.dataset.courseFont = el.style.fontSize || '100%';

@@ -50,6 +50,9 @@ PHONE = 390  # a phone's width in CSS px (iPhone 12-15)
 #: The smallest text of a figure, in pt, and the figure's CSS px per inch at 1:1 (course_lib.plotting's style:
 #: retina PNGs are shown at figure.dpi CSS px per inch). Text renders at MIN_FONT_PT * DPI / 72 * scale CSS px.
 MIN_LEGIBLE_PT = 9.0
+#: _static/fit-math.js shrinks a display to no less than this; one still wider scrolls in its own box, on a
+#: line of its own below its number (a warning, not a failure: the text stays readable, swiping shows the rest).
+MIN_MATH_SCALE = 0.6
 TIMEOUT = 240  # s per page; a long chapter typesets in a few seconds on an idle 2-core machine
 INSTALL_HINT = ("Headless Chromium is missing: install it with `sudo apt-get install -y chromium chromium-driver` "
                 "(Debian; the package names of your system may differ), then run the browser test again.")
@@ -176,9 +179,16 @@ for (const el of article.querySelectorAll('p, li, h1, h2, h3, h4, figure, img, m
     out.overflow.push(`${describe(el)} spans ${Math.round(r.left - col.left)}..${Math.round(r.right - col.left)} px of a ${Math.round(col.width)} px column`);
   }
 }
+out.shrunk = [];
 for (const el of article.querySelectorAll('div.highlight pre, div.math, .pst-scrollable-table-container, mjx-container[display="true"]')) {
   if (phone && el.matches('div.highlight pre')) continue;  // code scrolls sideways on a phone, as everywhere
   if (phone && el.matches('.pst-scrollable-table-container')) continue;  // so do wide tables
+  if (phone && el.matches('div.math')) continue;  // judged by its mjx-container
+  const atMinimum = phone && el.dataset.courseScale && parseFloat(el.dataset.courseScale) <= opts.minMathScale + 1e-3;
+  if (atMinimum && el.scrollWidth > el.clientWidth + tol) {
+    out.shrunk.push(`${describe(el)}: ${el.scrollWidth} px at ${Math.round(100 * el.dataset.courseScale)} % in ${el.clientWidth} px`);
+    continue;
+  }
   if (el.scrollWidth > el.clientWidth + tol) {
     out.scrolls.push(`${describe(el)} scrolls sideways (${el.scrollWidth} px of content in ${el.clientWidth} px)`);
   }
@@ -274,6 +284,17 @@ def _severe_console_entries(driver) -> list[str]:
     return [f"{e['message'][:300]}" for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
+def _viewport(driver, width: int, height: int) -> None:
+    """A window ``width`` CSS px wide. Headless Chromium's windows are at least 500 px wide, so a phone's
+    width is emulated (DevTools' device metrics, as its device toolbar does); the desktop width is the window."""
+    if width < 500:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
+    else:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.set_window_size(width, height)
+
+
 def _screenshot(driver, page: str, width: int = WIDTH) -> None:
     folder = os.environ.get("COURSE_BROWSER_SCREENSHOTS")
     if not folder:
@@ -283,13 +304,13 @@ def _screenshot(driver, page: str, width: int = WIDTH) -> None:
     height = driver.execute_script("return document.documentElement.scrollHeight")
     Path(folder).mkdir(parents=True, exist_ok=True)
     try:  # a screenshot is a convenience: a renderer too slow for a very tall page must not fail the test
-        driver.set_window_size(width, min(int(height) + 100, 16000))
+        _viewport(driver, width, min(int(height) + 100, 16000))
         name = page.replace("/", "__").removesuffix(".html") + ("" if width == WIDTH else f"@{width}") + ".png"
         driver.save_screenshot(str(Path(folder) / name))
     except WebDriverException as err:
         warnings.warn(f"no screenshot of {page}: {err.msg}", stacklevel=1)
     finally:
-        driver.set_window_size(width, 1000)
+        _viewport(driver, width, 1000)
 
 
 def _figure_style() -> tuple[float, float]:
@@ -305,7 +326,7 @@ def _figure_style() -> tuple[float, float]:
 def page_problems(driver, page: str, width: int = WIDTH) -> list[str]:
     """Everything wrong with one built page at a window ``width`` px wide, in words ([] when it is fine)."""
     driver.get_log("browser")  # drop what earlier pages logged
-    driver.set_window_size(width, 1000)
+    _viewport(driver, width, 1000)
     driver.get((HTML / page).as_uri())
     problems = []
     state = driver.execute_async_script(WAIT_FOR_MATHJAX)
@@ -316,7 +337,9 @@ def page_problems(driver, page: str, width: int = WIDTH) -> list[str]:
         driver.execute_script("if (window.courseFitMath) window.courseFitMath();")
     min_pt, dpi = _figure_style()
     found = driver.execute_script(PAGE_SCRIPT, {"phone": phone, "minFontPt": min_pt, "dpi": dpi,
-                                                "minLegiblePt": MIN_LEGIBLE_PT})
+                                                "minLegiblePt": MIN_LEGIBLE_PT, "minMathScale": MIN_MATH_SCALE})
+    for display in found["shrunk"]:  # the author can break the line with \\ (the reader can still swipe)
+        warnings.warn(f"{page} at {width} px: a display scrolls in its box after shrinking: {display}", stacklevel=1)
     problems += [f"JavaScript console error: {m}" for m in _severe_console_entries(driver)]
     if found["merror"]:
         problems.append(f"{found['merror']} MathJax error node(s) (mjx-merror): TeX that MathJax cannot typeset")
@@ -391,7 +414,7 @@ def test_the_checks_catch_what_they_should(browser, tmp_path):
         HTML = saved
     for expected in ["raw $..$ math", "raw {eq}", "raw {footcite}", "double parentheses", "raw Markdown table",
                      "scrolls sideways", "wider than the column", "without a figure caption",
-                     "Colab link not pointing", "has already been declared", "raw equation label: ' see (ch3-momentum)",
+                     "Colab link not pointing", "has already been declared", "see (ch3-momentum)",
                      "(opt-adam-update)", "alt text is not words", "runs under its number"]:
         assert expected in text, f"the check for {expected!r} did not fire:\n{text}"
 
@@ -415,6 +438,6 @@ def test_the_phone_checks_catch_small_figure_text_and_clipped_buttons(browser, t
         text = "\n".join(page_problems(browser, "phone.html", width=PHONE))
     finally:
         HTML = saved
-        browser.set_window_size(WIDTH, 1000)
+        _viewport(browser, WIDTH, 1000)
     assert "figure text too small at 390 px" in text, text
     assert "animation button outside the column at 390 px: Last frame" in text, text
