@@ -127,6 +127,7 @@ def print_pdf(page: Path, target: Path, timeout: float = 600) -> Path:
                 "--window-size=1000,1400", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=paths[1]), options=options)
+    driver.command_executor._client_config.timeout = timeout  # printing a long book takes minutes
     try:
         driver.set_page_load_timeout(timeout)
         driver.set_script_timeout(timeout)

@@ -99,6 +99,8 @@ def browser():
     driver = webdriver.Chrome(service=Service(executable_path=paths[1]), options=options)
     driver.set_page_load_timeout(TIMEOUT)
     driver.set_script_timeout(TIMEOUT)
+    # selenium's own HTTP timeout (120 s) must outlast a long page's typesetting on a loaded machine
+    driver.command_executor._client_config.timeout = TIMEOUT + 60
     yield driver
     driver.quit()
 
