@@ -9,9 +9,12 @@
       if (el.dataset.courseFont === undefined) el.dataset.courseFont = el.style.fontSize || '100%';
       const base = parseFloat(el.dataset.courseFont) || 100;
       el.style.fontSize = base + '%';
+      // the room is the parent's (a tagged display can make the container itself wider than the column)
+      const room = () => Math.min(el.clientWidth, el.parentElement ? el.parentElement.clientWidth : el.clientWidth);
+      const need = () => Math.max(el.scrollWidth, el.getBoundingClientRect().width);
       let scale = 1;
-      for (let i = 0; i < 4 && el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0; i++) {
-        scale = Math.max(MIN_SCALE, scale * el.clientWidth / el.scrollWidth * 0.99);
+      for (let i = 0; i < 4 && need() > room() + 1 && room() > 0; i++) {
+        scale = Math.max(MIN_SCALE, scale * room() / need() * 0.99);
         el.style.fontSize = (base * scale).toFixed(1) + '%';
         if (scale === MIN_SCALE) break;
       }

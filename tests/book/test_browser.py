@@ -370,8 +370,7 @@ def page_problems(driver, page: str, width: int = WIDTH) -> list[str]:
     if state.startswith(("error", "MathJax never")):
         problems.append(f"MathJax: {state}")
     phone = width < 720
-    if phone:
-        driver.execute_script("if (window.courseFitMath) window.courseFitMath();")
+    driver.execute_script("if (window.courseFitMath) window.courseFitMath();")  # after typesetting, as on load
     min_pt, dpi = _figure_style()
     found = driver.execute_script(PAGE_SCRIPT, {"phone": phone, "minFontPt": min_pt, "dpi": dpi,
                                                 "minLegiblePt": MIN_LEGIBLE_PT, "minMathScale": MIN_MATH_SCALE})
