@@ -181,10 +181,14 @@ class StepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    r"""Multiply every group's lr by ``gamma`` at every step (as ``torch.optim.lr_scheduler.ExponentialLR``)."""
+    r"""Multiply every group's lr by ``gamma`` at every step (as ``torch.optim.lr_scheduler.ExponentialLR``).
+
+    ``gamma > 1`` makes the lr grow geometrically, as in a learning-rate range test.
+    """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        _check_factor("gamma", gamma, 0.0, 1.0, open_low=True)
+        if not gamma > 0:  # > 1 grows the lr (the range test of chapter 9)
+            raise ValueError(f"gamma must be > 0, got {gamma!r}")
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 

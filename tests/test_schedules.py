@@ -256,7 +256,7 @@ def test_resume_with_last_epoch_behaves_as_torchs(make):
 
 @pytest.mark.parametrize("bad", [
     lambda o: cs.StepLR(o, 0),
-    lambda o: cs.ExponentialLR(o, 1.5),
+    lambda o: cs.ExponentialLR(o, 0.0),
     lambda o: cs.CosineAnnealingLR(o, 0),
     lambda o: cs.LinearLR(o, 0.0),
     lambda o: cs.InverseSqrtLR(o, 0),
