@@ -84,7 +84,6 @@ _FLOOR = _floor(LR_AFTER_9_2)
                  "that is the SDE's γσ²/(4B): the discrete recursion has 2 − γλ, not 2":
                  LR_AFTER_9_2 * SIGMA2_9_2 / (4 * BATCH_9_2) / _FLOOR,
                  "did you forget to divide the noise variance by the batch size": BATCH_9_2,
-                 "that is the variance of θ, not the loss λ E[θ²]/2": 2 / CURV_9_2,
                  "a factor 2 is off (the loss is λθ²/2, the floor γσ²/(2B(2 − γλ)))": 2.0})
 def floor_after_truth() -> tuple[float, str]:
     """γσ²/(2B(2 − γλ)) at the new lr, confirmed by 20,000 simulated chains."""
