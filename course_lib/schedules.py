@@ -133,9 +133,16 @@ def one_cycle_lr(t: int, max_lr: float, total_steps: int, pct_start: float = 0.3
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def wsd_lr(t: int, base_lr: float, warmup_steps: int, stable_steps: int, decay_steps: int,
-           start_factor: float = 0.0, end_factor: float = 0.0,
-           decay: Literal["linear", "cosine", "sqrt"] = "linear") -> float:
+def wsd_lr(
+    t: int,
+    base_lr: float,
+    warmup_steps: int,
+    stable_steps: int,
+    decay_steps: int,
+    start_factor: float = 0.0,
+    end_factor: float = 0.0,
+    decay: Literal["linear", "cosine", "sqrt"] = "linear",
+) -> float:
     r"""Warmup-stable-decay: a linear warmup from ``start_factor`` over ``warmup_steps``, the base lr for
     ``stable_steps``, a decay to ``end_factor`` over ``decay_steps``, then flat at ``end_factor``.
 
@@ -149,8 +156,8 @@ def wsd_lr(t: int, base_lr: float, warmup_steps: int, stable_steps: int, decay_s
     if k <= 0:
         return base_lr
     q = min(k / decay_steps, 1.0)
-    phi = {"linear": q, "cosine": (1 - math.cos(math.pi * q)) / 2, "sqrt": math.sqrt(q)}[decay]
-    return base_lr * (1 - (1 - end_factor) * phi)
+    phi = {"linear": q, "cosine": (1 - math.cos(math.pi * q)) / 2, "sqrt": math.sqrt(q)}
+    return base_lr * (1 - (1 - end_factor) * phi[decay])
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,23 +384,33 @@ class WarmupStableDecayLR(LRScheduler):
     as in ``LambdaLR``, since the factor may start at 0 (and a product of ratios cannot).
     """
 
-    def __init__(self, optimizer: Optimizer, warmup_steps: int, stable_steps: int, decay_steps: int,
-                 start_factor: float = 0.0, end_factor: float = 0.0,
-                 decay: Literal["linear", "cosine", "sqrt"] = "linear", last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        warmup_steps: int,
+        stable_steps: int,
+        decay_steps: int,
+        start_factor: float = 0.0,
+        end_factor: float = 0.0,
+        decay: Literal["linear", "cosine", "sqrt"] = "linear",
+        last_epoch: int = -1,
+    ) -> None:
         _check_int("warmup_steps", warmup_steps, 0)
         _check_int("stable_steps", stable_steps, 0)
         _check_int("decay_steps", decay_steps, 1)
         _check_factor("start_factor", start_factor, 0.0, 1.0)
         _check_factor("end_factor", end_factor, 0.0, 1.0)
         if decay not in ("linear", "cosine", "sqrt"):
-            raise ValueError(f"decay must be 'linear', 'cosine' or 'sqrt', got {decay!r}")
-        self.warmup_steps, self.stable_steps, self.decay_steps = warmup_steps, stable_steps, decay_steps
+            raise ValueError(f"decay must be linear, cosine or sqrt, got {decay!r}")
+        self.warmup_steps, self.stable_steps = warmup_steps, stable_steps
+        self.decay_steps = decay_steps
         self.start_factor, self.end_factor, self.decay = start_factor, end_factor, decay
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         """Closed form per group: :func:`wsd_lr` at the current step."""
-        return [wsd_lr(self.last_epoch, b, self.warmup_steps, self.stable_steps, self.decay_steps,
-                       self.start_factor, self.end_factor, self.decay) for b in self.base_lrs]
+        t, w, s = self.last_epoch, self.warmup_steps, self.stable_steps
+        d, a, e = self.decay_steps, self.start_factor, self.end_factor
+        return [wsd_lr(t, b, w, s, d, a, e, self.decay) for b in self.base_lrs]
 
     _get_closed_form_lr = get_lr
