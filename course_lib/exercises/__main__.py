@@ -14,7 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m course_lib.exercises",
                                      description="Build and grade the course's exercise notebooks.")
-    parser.add_argument("--root", type=Path, default=Path("."), help="the repository (default: found from here)")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="the course folder holding exercises/source (default: $COURSE_ROOT, else found "
+                             "from the current folder upward)")
     commands = parser.add_subparsers(dest="command", required=True)
     b = commands.add_parser("build", help="write the student and solution notebooks and the book's markdown")
     b.add_argument("--check", action="store_true", help="write nothing; exit 1 listing stale generated files")
@@ -37,7 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--startup-timeout", type=float, default=120.0,
                    help="seconds for a kernel to start (default 120)")
     g.add_argument("--seed", type=int, default=None, help="the hidden cases' seed (default: a secret random one)")
+    g.add_argument("--assignment", default="", help="the assignment's name in the Canvas and Moodle CSVs")
+    m = commands.add_parser("marks", help="merge the hand-graded marks of RESULTS_manual.md into every output")
+    m.add_argument("results", type=Path, help="the long CSV a grade run wrote (results.csv)")
+    m.add_argument("--assignment", default="", help="the assignment's name in the Canvas and Moodle CSVs")
     args = parser.parse_args(argv)
+    if args.command == "marks":
+        rows = grading.merge_manual(args.results, args.assignment)
+        marked = sum(r.marked for r in rows)
+        print(f"Merged {marked} hand-graded mark(s) into {args.results} and the files beside it.")
+        return 0
     try:
         root = builder.find_root(args.root)
     except FileNotFoundError as err:
@@ -68,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         grading.grade(args.submissions, args.out, root, timeout=args.timeout, check_timeout=args.check_timeout,
                       jobs=args.jobs, resume=args.resume, sandbox_mode=args.sandbox, limits=limits,
-                      max_restarts=args.max_restarts, startup_timeout=args.startup_timeout, seed=args.seed)
+                      max_restarts=args.max_restarts, startup_timeout=args.startup_timeout, seed=args.seed,
+                      assignment=args.assignment)
     except RuntimeError as err:
         print(err, file=sys.stderr)
         return 2

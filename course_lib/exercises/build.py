@@ -17,13 +17,27 @@ SOURCE_DIR, STUDENT_DIR, SOLUTION_DIR, BOOK_DIR = "exercises/source", "exercises
     "exercises/book"
 
 
-def find_root(start: str | Path = ".") -> Path:
-    """The repository root: the nearest folder at or above ``start`` holding ``_config.yml`` and ``exercises``."""
-    here = Path(start).resolve()
+def find_root(start: str | Path | None = None) -> Path:
+    """The course folder: ``start`` if given (it must hold ``exercises/source``), else ``$COURSE_ROOT``,
+    else the nearest folder at or above the current one holding ``_config.yml`` and ``exercises/source``.
+
+    So ``grade`` works from an installed package too: ``--root /path/to/course`` (a clone or download of
+    the course's repository, which holds the source notebooks) or ``export COURSE_ROOT=/path/to/course``.
+    """
+    import os
+
+    given = start if start is not None else os.environ.get("COURSE_ROOT") or None
+    if given is not None:
+        folder = Path(given).expanduser().resolve()
+        if (folder / SOURCE_DIR).is_dir():
+            return folder
+        raise FileNotFoundError(f"{folder} holds no {SOURCE_DIR}/ (the source notebooks): pass the course's folder")
+    here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / "_config.yml").is_file() and (folder / SOURCE_DIR).is_dir():
             return folder
-    raise FileNotFoundError(f"no repository root (with _config.yml and {SOURCE_DIR}/) at or above {here}")
+    raise FileNotFoundError(f"no course folder (with {SOURCE_DIR}/) at or above {here}: pass --root "
+                            f"/path/to/the/course (a clone of its repository) or set COURSE_ROOT")
 
 
 def sources(root: Path) -> list[Path]:

@@ -46,6 +46,16 @@ FALLBACK_WARNING = (
 )
 
 
+#: What the grader prints once per batch when no cgroup can cap a submission as a whole.
+NO_CGROUP_WARNING = (
+    "WARNING: no cgroup can cap a submission as a whole here ({why}). Each process of a submission is "
+    "still capped (address space --memory-mb plus the libraries' mappings, CPU time, file size) and, "
+    "where it runs under a uid of its own, its process count; but a submission that starts several "
+    "processes can use several times --memory-mb. Grade where the grader's cgroup is writable (cgroup v2 "
+    "with memory and pids delegated, e.g. systemd-run --user --scope -p Delegate=yes) to cap the whole."
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class Limits:
     """Per-submission resource limits."""

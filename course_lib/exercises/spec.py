@@ -226,6 +226,22 @@ class Question:
     time_limit_s: float = 2.0
     ratios: dict[str, float] = dataclasses.field(default_factory=dict)
     legacy: Callable[[Any, Any, bool], Any] | None = None
+    mistakes: dict[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
+    section: str = ""  # where the chapter explains it, e.g. "06_adam_family.html#bias-correction (eq. 6.4)"
+
+    def alternatives(self, case: Case) -> Callable[[], list[tuple[str, Any]]]:
+        """A thunk giving ``[(hint, what the mistake returns)]`` for ``case`` (computed only when needed)."""
+
+        def compute() -> list[tuple[str, Any]]:
+            out = []
+            for hint, wrong in self.mistakes.items():
+                try:
+                    out.append((hint, wrong(*build(case.args), **build(case.kwargs), **case.extra)))
+                except Exception:  # noqa: BLE001, S112 - a mistake that can't be computed gives no hint
+                    continue
+            return out
+
+        return compute
 
     @property
     def checker(self) -> Callable[[Any, Any, bool], Any] | None:
@@ -278,6 +294,8 @@ def implement(
     forbid: Sequence[str] = (),
     groups: Sequence[str] = DEFAULT_GROUPS,
     time_limit_s: float = 2.0,
+    mistakes: dict[str, Callable[..., Any]] | None = None,
+    section: str = "",
 ) -> Callable[[Callable[[Rng, str], list[Case]]], Callable[[Rng, str], list[Case]]]:
     """Decorator: declare an implement question whose cases the decorated function builds.
 
@@ -294,12 +312,16 @@ def implement(
         forbid: dotted names of library functions the answer must not call (the grader flags them).
         groups: the case groups; ``hidden=True`` in a hidden cell means the first, ``hidden="edge"`` "edge".
         time_limit_s: per-case time limit for the self-check (the grader uses --check-timeout).
+        mistakes: {hint: wrong_reference}: classic mistakes written out, called like ``reference``; when
+            the student's values match one (and not the reference), the message adds its hint.
+        section: where the chapter explains the idea (page#anchor and equation), quoted in messages.
     """
 
     def decorate(cases: Callable[[Rng, str], list[Case]]) -> Callable[[Rng, str], list[Case]]:
         _add(Question(question, "implement", title, name=name, reference=reference, cases=cases,
                       groups=tuple(groups), rtol=rtol, atol=atol, steps=steps, input_hint=input_hint,
-                      arg_names=tuple(arg_names), forbid=tuple(forbid), time_limit_s=time_limit_s))
+                      arg_names=tuple(arg_names), forbid=tuple(forbid), time_limit_s=time_limit_s,
+                      mistakes=dict(mistakes or {}), section=section))
         return cases
 
     return decorate
