@@ -271,7 +271,7 @@ def _kind_of(x: Any) -> str:
         scalar = getattr(x, "ndim", 1) == 0 and type(x).__name__ != "ndarray"
         return ("a numpy scalar (numpy." if scalar else "a numpy array (numpy.") + type(x).__name__ + ")"
     if isinstance(x, wire.Opaque):
-        return x.type_name if x.type_name.startswith("a ") else f"a {x.type_name}"
+        return x.type_name if x.type_name.startswith(("a ", "an ")) else f"a {x.type_name}"
     if isinstance(x, (list, tuple)):
         return f"a {type(x).__name__} of {len(x)} items"
     return f"a {type(x).__name__}"

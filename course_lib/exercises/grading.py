@@ -219,12 +219,12 @@ def rows_for(name: str, source_nb: Any, nb_problem: str, read_notes: list[str], 
             else:
                 checks.append({"check": group, "points": 0, "max_points": worth, "passed": False,
                                "message": f"not graded: {report.get('stopped') or 'the grader stopped early'}"})
-        failing = [c["message"].rstrip(".") for c in checks if not c["passed"]]
+        failing = merge_repeated([(c["check"], c["message"].rstrip(".")) for c in checks if not c["passed"]])
         if len(checks) > 1 and failing:
             tally = ", ".join(f"{c['check']} {c['points']}/{c['max_points']}" for c in checks)
-            message = f"points per check: {tally} — " + "; ".join(dict.fromkeys(failing))
+            message = f"points per check: {tally} — " + "; ".join(failing)
         else:
-            message = "; ".join(dict.fromkeys(failing)) if failing else "passed"
+            message = "; ".join(failing) if failing else "passed"
         flags = []
         question = known.get(q)
         if question is not None and question.forbid:
@@ -242,6 +242,20 @@ def rows_for(name: str, source_nb: Any, nb_problem: str, read_notes: list[str], 
         rows.append(Row(name, q, points, max_points, _join(p for p in dict.fromkeys(parts) if p not in message
                                                            or p == message), checks=checks, kind=ex.kind))
     return rows
+
+
+def merge_repeated(messages: list[tuple[str, str]]) -> list[str]:
+    """Failure messages of several checks, each problem said once: a message that repeats an earlier
+    one but for its case (the text before " on case") becomes "<check>: the same problem"."""
+    out, heads = [], {}
+    for check, text in messages:
+        head = text.split(" on case ")[0]
+        if head in heads:
+            out.append(f"{check}: the same problem")
+        else:
+            heads[head] = check
+            out.append(text)
+    return list(dict.fromkeys(out))
 
 
 def _join(parts: Any) -> str:
@@ -438,16 +452,17 @@ def _grade_batch(submissions: Path, out: Path, source_paths: list[Path], source_
     everything = {**done, **fresh}
     rows = [r for s in subs for r in everything.get(s.name, [])]
     students = {s.name: s.student for s in subs}
-    write_all(rows, out, students, assignment or _assignment_name(source_nbs))
+    handed = [p for p in source_nbs if p in set(source_of.values())]
+    write_all(rows, out, students, assignment or _assignment_name(handed or list(source_nbs)))
     say(summary(rows))
     say(f"Done in {time.monotonic() - started:.0f} s. Wrote {out} and, beside it, the wide, Canvas and Moodle "
         f"CSVs, the summary, the manual file and the feedback folder.")
     return rows
 
 
-def _assignment_name(source_nbs: dict[Path, Any]) -> str:
-    return "Exercises " + ", ".join(p.stem[:2] for p in source_nbs) if len(source_nbs) > 1 else \
-        "Exercises " + next(iter(source_nbs)).stem
+def _assignment_name(paths: list[Path]) -> str:
+    """The assignment's default name in the LMS CSVs: the exercise set(s) handed in."""
+    return "Exercises " + (", ".join(p.stem[:2] for p in paths) if len(paths) > 1 else paths[0].stem)
 
 
 def grade_one_contained(sub: Submission, source: Path | None, source_nbs: dict[Path, Any], trusted: Trusted,
@@ -663,7 +678,8 @@ def write_canvas(rows: list[Row], out: Path, assignment: str) -> None:
     table = []
     best = 0.0
     for student, cells in _by_student(rows).items():
-        auto, manual, best = _totals(cells)
+        auto, manual, most = _totals(cells)
+        best = max(best, most)
         table.append([cell_text(student), "", "", cell_text(student), "", f"{auto + (manual or 0):g}"])
     head = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment]
     _write_table(out, head, [["Points Possible", "", "", "", "", f"{best:g}"], *table])
@@ -742,7 +758,9 @@ def summary(rows: list[Row]) -> str:
     common: dict[tuple[str, str], int] = {}
     for r in rows:
         if r.points < r.max_points and not r.message.startswith("manual"):
-            first = r.message.split("; ")[0]
+            failed = [c["message"] for c in r.checks if not c["passed"]]
+            first = (failed[0] if failed else r.message.split("; ")[0]).split(" on case ")[0]
+            first = re.sub(r"^Exercise [0-9.]+: ", "", first)
             key = (r.question, re.sub(r"\d+(\.\d+)?(e-?\d+)?", "#", first)[:160])
             common[key] = common.get(key, 0) + 1
     if common:

@@ -224,9 +224,9 @@ def _run_cells(run: _Run, report: dict[str, Any]) -> None:
                 run.skipped[index] = "hung"
                 run.restart("a cell hung")
                 return
-            run.skipped[index] = f"it killed the Python kernel ({err}); the kernel was restarted without it"
-            run.general.append(f"cell {step.label!r} killed the Python kernel ({err}); it was skipped and the "
-                               f"kernel restarted")
+            what = "killed the Python kernel" if str(err).startswith("died") else "broke the Python kernel's replies"
+            run.skipped[index] = f"it {what} ({err}); the kernel was restarted without it"
+            run.general.append(f"cell {step.label!r} {what} ({err}); it was skipped and the kernel restarted")
             restarting = time.monotonic()
             if not run.restart(f"cell {step.label!r}"):
                 report["stopped"] = run.general[-1]

@@ -274,7 +274,7 @@ def make_plan(source_nb: nbformat.NotebookNode, submission_nb: nbformat.Notebook
                 code[q] = mine.source
         elif cell.cell_type == "code" and r in ("setup", "given"):
             steps.append(Step(cid, cell.source))
-            mine = submitted.get(cid)
+            mine = submitted.get(cid) if r == "given" else None  # the set-up cell only installs the library
             if mine is not None and mine.cell_type == "code" and mine.source.strip() != cell.source.strip():
                 steps.append(Step(f"your edited copy of {cid!r}", mine.source))
                 general.append(f"note: you edited the given cell {cid!r}; it ran as handed out, then your "
