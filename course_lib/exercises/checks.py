@@ -421,7 +421,7 @@ MAX_MESSAGE = 500
 def one_line(head: str, label: str, tail: str = "", limit: int = MAX_MESSAGE) -> str:
     """``head`` + `` on `` + ``label`` + ``tail`` on one line of at most ``limit`` characters: the case's
     description is shortened first (with "…"), then the hint, never the status at the front."""
-    head, label, tail = (re.sub(r"\s+", " ", x) for x in (head, label, tail))
+    head, label, tail = (re.sub(r"[\r\n\t\v\f]+", " ", x) for x in (head, label, tail))
     room = limit - len(head) - len(tail) - 4
     if len(label) > room:
         label = label[: max(room - 1, 20)].rstrip() + "…"

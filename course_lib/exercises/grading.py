@@ -261,7 +261,7 @@ def merge_repeated(messages: list[tuple[str, str]]) -> list[str]:
 def _join(parts: Any) -> str:
     """The parts of a message, joined on one line (no line breaks, at most 2000 characters)."""
     text = "; ".join(str(p) for p in parts if p)
-    text = " ".join(text.split())
+    text = re.sub(r"[\r\n\t\v\f]+", " ", text)
     return text if len(text) <= 2000 else text[:1990] + " […]"
 
 
