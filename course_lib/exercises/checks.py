@@ -418,14 +418,14 @@ def _not_implemented_message(question: str) -> str:
 MAX_MESSAGE = 500
 
 
-def one_line(head: str, label: str, tail: str = "", limit: int = MAX_MESSAGE) -> str:
+def one_line(head: str, label: str, tail: str = "", limit: int = MAX_MESSAGE, joiner: str = " on ") -> str:
     """``head`` + `` on `` + ``label`` + ``tail`` on one line of at most ``limit`` characters: the case's
     description is shortened first (with "…"), then the hint, never the status at the front."""
     head, label, tail = (re.sub(r"[\r\n\t\v\f]+", " ", x) for x in (head, label, tail))
     room = limit - len(head) - len(tail) - 4
     if len(label) > room:
         label = label[: max(room - 1, 20)].rstrip() + "…"
-    text = f"{head} on {label}{tail}" if label else f"{head}{tail}"
+    text = f"{head}{joiner}{label}{tail}" if label else f"{head}{tail}"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -465,7 +465,8 @@ def judge(
         return "failed", one_line(f"{q}: {outcome.detail or 'your function is not defined'}.", "")
     if outcome.status == "timeout":
         return "failed", one_line(f"{q}: too slow —", label, f" was still running after the time limit of "
-                                  f"{outcome.detail or '?'} s (an infinite loop? a Python loop over every element?).")
+                                  f"{outcome.detail or '?'} s (an infinite loop? a Python loop over every element?).",
+                                  joiner=" ")
     if outcome.status == "died":
         return "failed", one_line(f"{q}: your function ended its Python process", label,
                                   f" ({outcome.detail}) — os._exit, a signal, or the memory limit?")

@@ -691,7 +691,8 @@ def write_moodle(rows: list[Row], out: Path, assignment: str) -> None:
     table = []
     for student, cells in _by_student(rows).items():
         auto, manual, _ = _totals(cells)
-        failing = [f"{q}: {r.points:g}/{r.max_points:g}" for q, r in sorted(cells.items()) if r.points < r.max_points]
+        failing = [f"{q}: {r.points:g}/{r.max_points:g}" for q, r in sorted(cells.items())
+                   if r.points < r.max_points and (r.marked or not (r.kind == "explain" or r.message.startswith("manual")))]
         note = "all automatic checks passed" if not failing else "not full marks: " + ", ".join(failing)
         if manual is None:
             note += " (hand-graded questions not yet marked)"
