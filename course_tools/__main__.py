@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("colab", help="check (and --fix) every notebook's Colab set-up cell; see 'colab -h'")
     b = commands.add_parser("build", help="write the student and solution notebooks and the book's markdown")
     b.add_argument("--check", action="store_true", help="write nothing; exit 1 listing stale generated files")
+    b.add_argument("--no-solutions", dest="solutions", action="store_false", default=None,
+                   help="leave the solutions out of the book and the solution notebooks out of exercises/ "
+                        "(graded assignments; also COURSE_SOLUTIONS=hide)")
     g = commands.add_parser("grade", help="grade a folder of submitted notebooks")
     g.add_argument("submissions", type=Path, help="folder of submitted .ipynb files (any depth)")
     g.add_argument("--out", type=Path, required=True, help="the CSV to write")
@@ -64,14 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "build":
         try:
             if args.check:
-                stale = builder.stale_files(root)
+                stale = builder.stale_files(root, args.solutions)
                 if stale:
                     print("Stale generated exercise files (run `python -m course_tools build`):")
                     print("\n".join(f"  {p}" for p in stale))
                     return 1
                 print("Generated exercise files are up to date.")
                 return 0
-            touched = builder.build(root)
+            touched = builder.build(root, args.solutions)
         except ValueError as err:
             print(f"Invalid source notebook: {err}", file=sys.stderr)
             return 2

@@ -56,8 +56,32 @@ def _branch(root: Path) -> str:
     return match.group(1).strip("'\"") if match else "main"
 
 
-def expected_files(root: Path) -> dict[Path, str]:
-    """Every generated file and its expected content. Raises ValueError if a source notebook is invalid."""
+#: The environment variable that leaves the solutions out of the published book (``hide``); see
+#: :func:`solutions_published`.
+SOLUTIONS_ENV = "COURSE_SOLUTIONS"
+
+
+def solutions_published(flag: bool | None = None) -> bool:
+    """Whether the book shows the solutions: ``flag`` if given (``build --no-solutions`` passes False),
+    else False when ``$COURSE_SOLUTIONS`` is ``hide`` (or ``0``/``no``/``off``), else True.
+
+    Without solutions, the book's exercise blocks have no solution dropdown and no link to a solution
+    notebook, and ``exercises/solutions`` is not generated (``build`` removes it): for graded assignments.
+    """
+    import os
+
+    if flag is not None:
+        return flag
+    return os.environ.get(SOLUTIONS_ENV, "").strip().lower() not in ("hide", "0", "no", "off", "false")
+
+
+def expected_files(root: Path, solutions: bool | None = None) -> dict[Path, str]:
+    """Every generated file and its expected content. Raises ValueError if a source notebook is invalid.
+
+    ``solutions`` (default: :func:`solutions_published`) False leaves the solutions out of the book and
+    the solution notebooks out of the generated files.
+    """
+    solutions = solutions_published(solutions)
     url = repository_url(root / "_config.yml")
     setup = setup_cell_source(url)
     out: dict[Path, str] = {}
@@ -69,27 +93,28 @@ def expected_files(root: Path) -> dict[Path, str]:
             raise ValueError(f"{path.relative_to(root)}:\n  " + "\n  ".join(problems))
         student_rel = f"{STUDENT_DIR}/{path.name}"
         out[root / student_rel] = nbx.dumps(nbx.make_version(nb, "student"))
-        out[root / SOLUTION_DIR / path.name] = nbx.dumps(nbx.make_version(nb, "solution"))
+        if solutions:
+            out[root / SOLUTION_DIR / path.name] = nbx.dumps(nbx.make_version(nb, "solution"))
         out[root / BOOK_DIR / f"{path.stem}.md"] = book.book_markdown(
             nb, f"{SOURCE_DIR}/{path.name}", book.colab_url(url, _branch(root), student_rel),
-            f"{SOLUTION_DIR}/{path.name}",
+            f"{SOLUTION_DIR}/{path.name}", solutions=solutions,
         )
     return out
 
 
-def stale_files(root: Path) -> list[str]:
+def stale_files(root: Path, solutions: bool | None = None) -> list[str]:
     """Generated files that are missing, differ from what the sources give, or have no source (relative paths)."""
-    expected = expected_files(root)
+    expected = expected_files(root, solutions)
     stale = [p for p, text in expected.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
     for folder, pattern in ((STUDENT_DIR, "*.ipynb"), (SOLUTION_DIR, "*.ipynb"), (BOOK_DIR, "*.md")):
         stale += [p for p in (root / folder).glob(pattern) if p not in expected]
     return sorted(str(p.relative_to(root)) for p in stale)
 
 
-def build(root: Path) -> list[str]:
+def build(root: Path, solutions: bool | None = None) -> list[str]:
     """Write every generated file whose content changed; remove leftovers. Returns the paths it touched."""
-    touched = stale_files(root)
-    expected = expected_files(root)
+    touched = stale_files(root, solutions)
+    expected = expected_files(root, solutions)
     for rel in touched:
         path = root / rel
         if path in expected:

@@ -70,3 +70,25 @@ def test_book_markdown_has_labelled_exercises_and_dropdown_solutions():
             assert f":label: {ex.label}" in md and f"::::{{solution}} {ex.label}" in md
         assert md.count(":class: dropdown") == len(nbx.exercises(nbx.read(path)))
         assert "colab.research.google.com/github/" in md
+
+
+@pytest.mark.parametrize("path", sources(ROOT), ids=lambda p: p.name)
+def test_the_no_solutions_setting_leaves_every_solution_out_of_the_book(path, monkeypatch):
+    from course_tools.build.generate import SOLUTIONS_ENV
+
+    monkeypatch.setenv(SOLUTIONS_ENV, "hide")
+    hidden = expected_files(ROOT)
+    book = hidden[ROOT / "exercises" / "book" / f"{path.stem}.md"]
+    assert "{solution}" not in book and "exercises/solutions/" not in book
+    assert "your instructor publishes the solutions after the deadline" in book
+    assert not any("exercises/solutions" in str(p) for p in hidden)
+    for cell in nbx.read(path).cells:  # no line of any model answer reaches the page
+        if nbx.role(cell) == "answer":
+            solution = nbx.remove_markers(cell.source, cell.cell_type)
+            student = nbx.strip_solutions(cell.source, cell.cell_type, "x")
+            for line in set(solution.splitlines()) - set(student.splitlines()):
+                if len(line.strip()) > 12:
+                    assert line.strip() not in book, line
+    monkeypatch.delenv(SOLUTIONS_ENV)
+    shown = expected_files(ROOT, solutions=None)[ROOT / "exercises" / "book" / f"{path.stem}.md"]
+    assert "{solution}" in shown and "exercises/solutions/" in shown
