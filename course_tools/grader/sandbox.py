@@ -12,7 +12,7 @@ grader prints, once per batch, about what that leaves open.
 The submission as a whole is capped by a cgroup (memory without swap, process count) where one can be
 made (:class:`Cgroup`: v2, else v1). Every process also gets resource limits (``setrlimit``): address
 space (RLIMIT_AS, so shared anonymous mappings count too), CPU seconds, the size of a file it writes,
-the process count (RLIMIT_NPROC, where the uid is the submission's own) and core dumps off. Every read
+the process count (RLIMIT_NPROC, as root, where the uid is the submission's own) and core dumps off. Every read
 from it has a deadline and a size checked first; at the end its whole process group and cgroup are
 killed (and every leftover descendant is swept, see :func:`sweep_descendants`).
 """
@@ -156,7 +156,7 @@ def _rlimits(limits: Limits, slot_uid: bool) -> list[list[Any]]:
     out, space = limits.output_mb * 2**20, limits.address_space_bytes()
     table: list[list[Any]] = [["RLIMIT_AS", space, space], ["RLIMIT_CPU", limits.cpu_s, limits.cpu_s + 5],
                               ["RLIMIT_FSIZE", out, out], ["RLIMIT_CORE", 0, 0]]
-    if slot_uid or not is_root():
+    if slot_uid:  # counted per real uid: only a uid of the kernel's own makes it a per-submission cap
         table.append(["RLIMIT_NPROC", limits.processes, limits.processes])
     return table
 
