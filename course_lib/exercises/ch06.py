@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from course_lib.exercises.spec import Case, Rng, explain, implement, predict
+from course_lib.exercises.spec import Case, Rng, explain, implement, predict, see
 
 #: The set-ups of the predict-then-verify exercises (the notebook's text states them).
 RMSPROP_6_2 = {"theta0": 0.5, "g": -4.0, "lr": 0.01, "alpha": 0.99, "eps": 1e-8}
@@ -197,3 +197,9 @@ def adadelta_first_step_truth() -> tuple[float, str]:
 
 
 explain("6.4", "What weight decay means for Adam")
+
+# The chapter sections (and equations) the exercises rest on; each exercise links its own.
+see("6.1", "6.5", "Adam: both moments, and the bias correction", "ch6-adam-step")
+see("6.2", "6.3", "RMSprop: forget the distant past", "ch6-rmsprop")
+see("6.3", "6.4", "Adadelta: a step with the units of θ", "ch6-adadelta-first")
+see("6.4", "6.8", "AdamW: weight decay, decoupled", "ch6-adamw")

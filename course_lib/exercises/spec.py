@@ -227,7 +227,6 @@ class Question:
     ratios: dict[str, float] = dataclasses.field(default_factory=dict)
     legacy: Callable[[Any, Any, bool], Any] | None = None
     mistakes: dict[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
-    section: str = ""  # where the chapter explains it, e.g. "06_adam_family.html#bias-correction (eq. 6.4)"
 
     def alternatives(self, case: Case) -> Callable[[], list[tuple[str, Any]]]:
         """A thunk giving ``[(hint, what the mistake returns)]`` for ``case`` (computed only when needed)."""
@@ -295,7 +294,6 @@ def implement(
     groups: Sequence[str] = DEFAULT_GROUPS,
     time_limit_s: float = 2.0,
     mistakes: dict[str, Callable[..., Any]] | None = None,
-    section: str = "",
 ) -> Callable[[Callable[[Rng, str], list[Case]]], Callable[[Rng, str], list[Case]]]:
     """Decorator: declare an implement question whose cases the decorated function builds.
 
@@ -314,14 +312,13 @@ def implement(
         time_limit_s: per-case time limit for the self-check (the grader uses --check-timeout).
         mistakes: {hint: wrong_reference}: classic mistakes written out, called like ``reference``; when
             the student's values match one (and not the reference), the message adds its hint.
-        section: where the chapter explains the idea (page#anchor and equation), quoted in messages.
     """
 
     def decorate(cases: Callable[[Rng, str], list[Case]]) -> Callable[[Rng, str], list[Case]]:
         _add(Question(question, "implement", title, name=name, reference=reference, cases=cases,
                       groups=tuple(groups), rtol=rtol, atol=atol, steps=steps, input_hint=input_hint,
                       arg_names=tuple(arg_names), forbid=tuple(forbid), time_limit_s=time_limit_s,
-                      mistakes=dict(mistakes or {}), section=section))
+                      mistakes=dict(mistakes or {})))
         return cases
 
     return decorate
@@ -355,3 +352,25 @@ def explain(question: str, title: str) -> None:
 def registered() -> dict[str, Question]:
     """The questions declared so far (the registry imports the chapter modules first)."""
     return _QUESTIONS
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """Where the chapter explains a question: its section number and title, and the equation's label."""
+
+    number: str
+    title: str
+    equation: str = ""
+
+
+_SECTIONS: dict[str, Section] = {}
+
+
+def see(question: str, number: str, title: str, equation: str = "") -> None:
+    """Declare the chapter section (and equation label) a question rests on; the exercise links it."""
+    _SECTIONS[question] = Section(number, title, equation)
+
+
+def section_of(question: str) -> Section | None:
+    """The section declared with :func:`see` for ``question`` (None when there is none)."""
+    return _SECTIONS.get(question)

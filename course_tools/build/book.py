@@ -42,6 +42,25 @@ def _answer_text(cell, version: str) -> str:
     return nbx.remove_markers(cell.source, cell.cell_type)
 
 
+def read_first(question: str, chapter_url: str = "") -> str:
+    """"Read first: §6.5 Title …" for a question (the section declared with ``see``; '' when none).
+
+    In the book (``chapter_url`` empty) the equation is a ``{eq}`` reference, shown as its number; in a
+    notebook the section links the chapter (which opens in Colab) and the equation is not named.
+    """
+    from course_lib.exercises.registry import questions
+    from course_lib.exercises.spec import section_of
+
+    questions()  # imports the chapter modules, which declare the sections
+    section = section_of(question)
+    if section is None:
+        return ""
+    if chapter_url:
+        return f"*Read first:* [§{section.number} {section.title}]({chapter_url}) in the chapter."
+    equation = f", and equation {{eq}}`{section.equation}`" if section.equation else ""
+    return f"*Read first:* §{section.number} {section.title}{equation}."
+
+
 def exercise_markdown(ex: nbx.Exercise, solutions: bool = True) -> str:
     """The ``{exercise}`` block and (with ``solutions``) its ``{solution}`` block for one exercise."""
     h = ex.header
@@ -56,6 +75,9 @@ def exercise_markdown(ex: nbx.Exercise, solutions: bool = True) -> str:
         ex.task,
         "",
     ]
+    first = read_first(h.question)
+    if first:
+        lines += [first, ""]
     for cell in ex.answers:
         if cell.cell_type == "code":
             lines += ["In the notebook, complete:", "", _code_block(_answer_text(cell, "student")), ""]

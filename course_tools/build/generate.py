@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from course_tools.build import book
 from course_tools.build import notebooks as nbx
@@ -92,14 +93,25 @@ def expected_files(root: Path, solutions: bool | None = None) -> dict[Path, str]
         if problems:
             raise ValueError(f"{path.relative_to(root)}:\n  " + "\n  ".join(problems))
         student_rel = f"{STUDENT_DIR}/{path.name}"
-        out[root / student_rel] = nbx.dumps(nbx.make_version(nb, "student"))
+        chapter = book.colab_url(url, _branch(root), f"chapters/{path.name}")
+        out[root / student_rel] = nbx.dumps(_with_sections(nbx.make_version(nb, "student"), chapter))
         if solutions:
-            out[root / SOLUTION_DIR / path.name] = nbx.dumps(nbx.make_version(nb, "solution"))
+            out[root / SOLUTION_DIR / path.name] = nbx.dumps(_with_sections(nbx.make_version(nb, "solution"), chapter))
         out[root / BOOK_DIR / f"{path.stem}.md"] = book.book_markdown(
             nb, f"{SOURCE_DIR}/{path.name}", book.colab_url(url, _branch(root), student_rel),
             f"{SOLUTION_DIR}/{path.name}", solutions=solutions,
         )
     return out
+
+
+def _with_sections(nb: Any, chapter_url: str) -> Any:
+    """Each exercise's header cell ends with the chapter section it rests on, linked (see ``spec.see``)."""
+    for cell in nb.cells:
+        if nbx.role(cell) == "header":
+            first = book.read_first(str(nbx.meta(cell).get("question", "")), chapter_url)
+            if first and first not in cell.source:
+                cell.source = cell.source.rstrip() + "\n\n" + first
+    return nb
 
 
 def stale_files(root: Path, solutions: bool | None = None) -> list[str]:

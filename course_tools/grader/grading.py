@@ -1,20 +1,25 @@
-"""The trusted grader: grade a folder of submitted notebooks into a CSV no submission can tamper with.
+"""The trusted grader: grade a folder of submitted notebooks into CSVs no submission can tamper with.
 
 ``python -m course_tools grade SUBMISSIONS_DIR --out results.csv [--timeout 60] [--jobs 2]``
 
 This is the instructor's side. Every ``*.ipynb`` under ``SUBMISSIONS_DIR`` (any depth; one folder per
-student) is read once, into memory, before anything runs, matched to its source notebook (by
-``metadata.exercise.set`` or the file name), and graded by :mod:`course_tools.grader.session`: its
-cells run in a confined kernel (:mod:`course_tools.grader.sandbox`), its answers are called across the
-process boundary, and the scores are decided here, in a process that runs no student code. Points per
-question are the sum of its passed hidden checks, capped by the points in the source's header.
+student) is copied once, before anything runs, into a private spool (its size checked before it is read;
+a symbolic link is reported, not followed), matched to its source notebook (by ``metadata.exercise.set``
+or the file name), and graded by :mod:`course_tools.grader.session`: its cells run in a confined kernel
+(:mod:`course_tools.grader.sandbox`), its answers are called across the process boundary, and the scores
+are decided here, in a process that runs no student code. Points per question are the sum of its passed
+hidden checks, capped by the points in the source's header. Whatever one submission is or sends, it
+costs only its own rows (:func:`grade_one_contained`).
 
-The CSV has one row per submission and question: ``submission, question, points, max_points,
+The long CSV has one row per submission and question: ``submission, question, points, max_points,
 message``. Explain questions get 0 automatic points and a message starting with ``manual:``; their
-answers are collected in ``<out>_manual.md``. Each submission's rows are appended to the CSV and to a
-journal (``<out>.journal.jsonl``) as soon as it is graded, so an interrupted batch loses nothing and
-``--resume`` continues it; at the end the CSV is written again, whole and sorted, after every process
-the batch started has been killed.
+answers are collected in ``<out>_manual.md``, whose marks :func:`merge_manual` merges back. Beside it:
+the wide, Canvas and Moodle CSVs, the per-submission feedback files and the summary (:func:`write_all`).
+Each submission's rows are appended to the CSV and to a journal (``<out>.journal.jsonl``) as soon as it is
+graded, so an interrupted batch loses nothing and ``--resume`` continues it (giving up on a submission
+whose grading was interrupted twice); at the end every file is written again, whole, after every process
+the batch started has been killed. Text a student controls is defused in every file an instructor opens
+(:func:`cell_text`, :func:`quote_answer`).
 """
 
 from __future__ import annotations

@@ -92,3 +92,24 @@ def test_the_no_solutions_setting_leaves_every_solution_out_of_the_book(path, mo
     monkeypatch.delenv(SOLUTIONS_ENV)
     shown = expected_files(ROOT, solutions=None)[ROOT / "exercises" / "book" / f"{path.stem}.md"]
     assert "{solution}" in shown and "exercises/solutions/" in shown
+
+
+@pytest.mark.parametrize("path", sources(ROOT), ids=lambda p: p.name)
+def test_every_exercise_links_a_section_and_an_equation_its_chapter_has(path):
+    import json
+
+    from course_lib.exercises.registry import questions
+    from course_lib.exercises.spec import section_of
+
+    questions()
+    chapter = "".join("".join(c["source"]) for c in json.loads((ROOT / "chapters" / path.name).read_text())["cells"])
+    book = expected_files(ROOT)[ROOT / "exercises" / "book" / f"{path.stem}.md"]
+    student = nbformat.reads(expected_files(ROOT)[ROOT / "exercises" / "student" / path.name], as_version=4)
+    for ex in nbx.exercises(nbx.read(path)):
+        section = section_of(ex.question)
+        assert section is not None, ex.question
+        assert f"## {section.number} " in chapter, (ex.question, section)
+        assert not section.equation or f"$$ ({section.equation})" in chapter, (ex.question, section)
+        assert f"*Read first:* §{section.number} {section.title}" in book
+        header = next(c for c in student.cells if nbx.role(c) == "header" and nbx.meta(c)["question"] == ex.question)
+        assert f"[§{section.number} {section.title}](https://colab.research.google.com/" in header.source
