@@ -45,7 +45,7 @@ from course_lib.exercises.registry import load_errors, questions
 from course_tools.build import notebooks as nbx
 from course_tools.build.generate import sources
 from course_tools.grader import sandbox
-from course_tools.grader.session import Settings, Trusted, grade_submission
+from course_tools.grader.session import HiddenResult, Report, Settings, Trusted, grade_submission
 from course_tools.grader.submission import library_calls, make_plan, read_bytes, read_file, scan_refused
 
 FIELDS = ("submission", "question", "points", "max_points", "message")
@@ -182,14 +182,14 @@ def _duplicate_notes(subs: list[Submission], source_of: dict[str, Path | None]) 
 
 
 def rows_for(name: str, source_nb: Any, nb_problem: str, read_notes: list[str], plan: Any,
-             report: dict[str, Any], extra_notes: list[str]) -> list[Row]:
+             report: Report, extra_notes: list[str]) -> list[Row]:
     """The CSV rows of one submission: points capped by the header, every record tied to its question."""
     known = questions()
     rows: list[Row] = []
-    by_q: dict[str, list[dict[str, Any]]] = {}
-    for entry in report.get("hidden", []):
-        by_q.setdefault(str(entry["question"]), []).append(entry)
-    common = [*extra_notes, *read_notes, *report.get("general", [])]
+    by_q: dict[str, list[HiddenResult]] = {}
+    for entry in report.hidden:
+        by_q.setdefault(str(entry.question), []).append(entry)
+    common = [*extra_notes, *read_notes, *report.general]
     if plan is not None:
         common += plan.general
     for ex in nbx.exercises(source_nb):
@@ -209,21 +209,21 @@ def rows_for(name: str, source_nb: Any, nb_problem: str, read_notes: list[str], 
             rows.append(Row(name, q, 0.0, max_points, _join([head, *notes, *common]),
                             plan.manual_answers.get(q, "")[:20_000], kind=ex.kind))
             continue
-        entries = [e for e in by_q.get(q, []) if isinstance(e, dict)]
-        points = min(max_points, float(sum(int(e["points"]) for e in entries if e["passed"])))
+        entries = by_q.get(q, [])
+        points = min(max_points, float(sum(int(e.points) for e in entries if e.passed)))
         expected_cells = {nbx.cell_id(c): c for c in ex.hidden}
         checks = []
         for cid, cell in expected_cells.items():
-            mine = [e for e in entries if e.get("id") == cid]
+            mine = [e for e in entries if e.id == cid]
             worth = int(nbx.meta(cell).get("points", 0))
             group = _group_label(cell)
             if mine:
                 e = mine[-1]
-                checks.append({"check": group, "points": worth if e["passed"] else 0, "max_points": worth,
-                               "passed": bool(e["passed"]), "message": str(e["message"])[:600]})
+                checks.append({"check": group, "points": worth if e.passed else 0, "max_points": worth,
+                               "passed": bool(e.passed), "message": str(e.message)[:600]})
             else:
                 checks.append({"check": group, "points": 0, "max_points": worth, "passed": False,
-                               "message": f"not graded: {report.get('stopped') or 'the grader stopped early'}"})
+                               "message": f"not graded: {report.stopped or 'the grader stopped early'}"})
         failing = merge_repeated([(c["check"], c["message"].rstrip(".")) for c in checks if not c["passed"]])
         if len(checks) > 1 and failing:
             tally = ", ".join(f"{c['check']} {c['points']}/{c['max_points']}" for c in checks)
@@ -236,7 +236,7 @@ def rows_for(name: str, source_nb: Any, nb_problem: str, read_notes: list[str], 
             code = "\n\n".join([plan.code.get(q, ""), plan.code.get("", "")])
             refused = scan_refused(code)
             called = library_calls(code, list(question.forbid))
-            runtime = [f for e in entries for f in e.get("flags", [])]
+            runtime = [f for e in entries for f in e.flags]
             if called or runtime:
                 what = ", ".join(called) if called else "; ".join(dict.fromkeys(runtime))
                 flags.append(f"FLAG: the answer uses {what}, the library's own version of what it was asked to "
@@ -496,8 +496,6 @@ def _prepare(trusted: Trusted, source_nbs: dict[Path, Any], say: Any) -> None:
             try:
                 call = nbx.hidden_call(cell.source)
                 q = known[call.question]
-                if q.legacy is not None:
-                    continue
                 if q.kind == "implement":
                     trusted.cases(q, call.group)
                 elif q.kind == "predict":
@@ -518,7 +516,7 @@ def _grade_one(sub: Submission, source: Path | None, source_nbs: dict[Path, Any]
     nb, problem, read_notes = read_bytes(data)
     del data
     if nb is None:
-        return rows_for(sub.name, source_nb, problem, read_notes, None, {}, extra)
+        return rows_for(sub.name, source_nb, problem, read_notes, None, Report(), extra)
     plan = make_plan(source_nb, nb)
     report = grade_submission(plan, source_nb, trusted, settings)
     return rows_for(sub.name, source_nb, "", read_notes, plan, report, extra)
