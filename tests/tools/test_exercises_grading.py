@@ -326,7 +326,7 @@ def test_the_library_call_scan_finds_the_usual_spellings(source, found):
 def test_the_bound_counts_every_restart_and_check():
     s = Settings(timeout=10, check_timeout=8, startup_timeout=20, max_restarts=2, max_cases=6)
     assert s.case_limit(6) == 3.0 and s.case_limit(2) == 4.0
-    assert s.submission_bound(3) == (20 + 10 + 5) * 3 + 3 * (6 * 4.5 + 10) + 15
+    assert s.submission_bound(3) == (20 + 10 + 5) * 3 + 3 * (6 * (15 + 1.5) + 10) + 15  # 15 s: 3 CPU-s' backstop
 
 
 def test_formula_cells_are_escaped_in_every_csv(graded):
