@@ -271,9 +271,8 @@ def validate(source_nb: nbformat.NotebookNode, expected_setup: str, chapter: int
                             f"{hidden_points}")
         problems += _hidden_problems(ex)
         uses = [c for c in source_nb.cells if role(c) == "use" and str(meta(c).get("question", "")) == q]
-        if ex.kind == "implement" and len(uses) != 1:
-            problems.append(f"exercise {q}: an implement exercise ends with one 'use' cell that runs the student's "
-                            f"function (found {len(uses)})")
+        if len(uses) > 1:
+            problems.append(f"exercise {q}: at most one 'use' cell (found {len(uses)})")
         for cell in uses:
             if "except NotImplementedError" not in cell.source:
                 problems.append(f"use cell {cell_id(cell)!r} must catch NotImplementedError (the student notebook "
