@@ -135,7 +135,7 @@ def test_covariance_ellipse_reaches_two_standard_deviations_along_each_axis():
 def test_histogram_and_density_shows_probabilities_as_a_density():
     fig, ax = plt.subplots()
     edges = torch.tensor([0.0, 0.5, 2.0])
-    bars, line = plotting.histogram_and_density(ax, edges, torch.tensor([0.25, 0.75]),
+    bars, _ = plotting.histogram_and_density(ax, edges, torch.tensor([0.25, 0.75]),
                                                 torch.tensor([0.0, 1.0]), torch.tensor([1.0, 1.0]))
     assert [b.get_height() for b in bars] == [0.5, 0.5]  # probability / bin width
     with pytest.raises(ValueError, match="one probability per bin"):
