@@ -30,12 +30,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
 import course_lib.optim as co
+from course_lib.measure.timing import time_calls
 
 # (row label, course_lib class, kwargs, torch class, torch kwargs)
 CASES: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = [
@@ -69,11 +69,6 @@ MIN_TRAFFIC = {"SGD momentum": 5, "Adam": 7}
 COMPILED = ("SGD momentum", "Adam", "AdamW")
 
 
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def make_params(shapes: list[tuple[int, ...]], device: torch.device) -> list[torch.Tensor]:
     gen = torch.Generator().manual_seed(0)
     params = []
@@ -84,22 +79,10 @@ def make_params(shapes: list[tuple[int, ...]], device: torch.device) -> list[tor
     return params
 
 
-def time_steps(step: Callable[[], Any], device: torch.device, inner: int) -> float:
-    """Seconds per call of ``step``, averaged over ``inner`` consecutive calls."""
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(inner):
-        step()
-    synchronize(device)
-    return (time.perf_counter() - start) / inner
-
-
 def copy_bandwidth(numel: int, device: torch.device, repeats: int) -> float:
     """Bytes per second of ``dst.copy_(src)`` for float32 tensors of ``numel`` elements (read + write)."""
     src, dst = torch.randn(numel, device=device), torch.empty(numel, device=device)
-    for _ in range(3):
-        dst.copy_(src)
-    seconds = min(time_steps(lambda: dst.copy_(src), device, 1) for _ in range(repeats))
+    seconds = min(time_calls({"copy": lambda: dst.copy_(src)}, device, repeats, warmup=3)["copy"])
     return 2 * numel * 4 / seconds  # the best copy seen: a ceiling, counted as STREAM does (read + write)
 
 
@@ -110,7 +93,7 @@ def benchmark(problem: str, device: torch.device, repeats: int, stat: str = "med
     warm = torch.optim.SGD(make_params(shapes, device), lr=1e-4, momentum=0.9)
     deadline = time.perf_counter() + 1.0
     while time.perf_counter() < deadline:  # allocator, caches and clocks settle before the first row
-        time_steps(warm.step, device, inner)
+        time_calls({"warm": warm.step}, device, repeats=1, warmup=0, inner=inner)
     rows = []
     for label, ours_name, ours_kwargs, torch_name, torch_kwargs in CASES:
         variants = {
@@ -127,14 +110,10 @@ def benchmark(problem: str, device: torch.device, repeats: int, stat: str = "med
                 make_params(shapes, device), **torch_kwargs, fused=True)
         if not default_is_foreach:  # on CPU torch's default *is* the single-tensor loop
             variants["torch default"] = variants["torch foreach=False"]
-        for optimizer in variants.values():
-            for _ in range(3):  # warm up, create the state (and compile: the second step)
-                optimizer.step()
-        samples: dict[str, list[float]] = {key: [] for key in variants}
         keys = [key for key in variants if default_is_foreach or key != "torch default"]
-        for r in range(repeats):  # interleave, in a rotating order, so that no variant is always first
-            for key in keys[r % len(keys):] + keys[: r % len(keys)]:
-                samples[key].append(time_steps(variants[key].step, device, inner))
+        # 3 warm-up steps create the state (and compile: the second step); then the variants are
+        # timed interleaved, in a rotating order, so that no variant is always first
+        samples = time_calls({key: variants[key].step for key in keys}, device, repeats, warmup=3, inner=inner)
         if not default_is_foreach:
             samples["torch default"] = samples["torch foreach=False"]
         summary = statistics.median if stat == "median" else min

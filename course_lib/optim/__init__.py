@@ -11,7 +11,14 @@ Nesterov's method that torch does not have. :func:`compiled` runs an optimizer's
 ``torch.compile`` (chapter 7).
 """
 
-from ._compiled import STORE_SCALARS, CompilerUnavailableWarning, compiled, cpp_compiler, is_compiled
+from ._compiled import (
+    STORE_SCALARS,
+    CompilerUnavailableWarning,
+    compiled,
+    cpp_compiler,
+    is_compiled,
+)
+from .adabelief import AdaBelief
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -27,11 +34,13 @@ from .rmsprop import RMSprop
 from .schedulefree import AdamWScheduleFree
 from .sgd import SGD
 from .sutskever import SutskeverSGD
+from .yogi import Yogi
 
 __all__ = [
     "NAG",
     "SGD",
     "STORE_SCALARS",
+    "AdaBelief",
     "Adadelta",
     "Adafactor",
     "Adagrad",
@@ -46,6 +55,7 @@ __all__ = [
     "RAdam",
     "RMSprop",
     "SutskeverSGD",
+    "Yogi",
     "compiled",
     "cpp_compiler",
     "is_compiled",

@@ -8,7 +8,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_beta, check_lr, check_nonnegative
+from ._base import (
+    Closure,
+    CourseOptimizer,
+    Group,
+    State,
+    check_beta,
+    check_lr,
+    check_nonnegative,
+)
 
 __all__ = ["Adam"]
 
@@ -24,9 +32,9 @@ class Adam(CourseOptimizer):
        m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t                          && \text{(opt-adam-first-moment)} \\
        V_t &= \beta_2 V_{t-1} + (1-\beta_2)\, g_t \odot g_t                 && \text{(opt-adam-second-moment)} \\
        c_1 &= 1 - \beta_1^t, \qquad c_2 = 1 - \beta_2^t                     && \text{(opt-adam-bias-correction)} \\
-       \hat V_t &= \max(\hat V_{t-1}, V_t) \ \text{(amsgrad)}, \quad \hat V_t = V_t \ \text{(otherwise)}
+       V^{\max}_t &= \max(V^{\max}_{t-1}, V_t) \ \text{(amsgrad; used for } V_t \text{ below)}
                                                                             && \text{(opt-adam-amsgrad)} \\
-       s_t &= \sqrt{\hat V_t} / \sqrt{c_2} + \varepsilon                     && \text{(opt-adam-denominator)} \\
+       s_t &= \sqrt{V_t} / \sqrt{c_2} + \varepsilon                          && \text{(opt-adam-denominator)} \\
        \theta_t &= \theta_{t-1} - \frac{\gamma}{c_1}\, \frac{m_t}{s_t}      && \text{(opt-adam-update)}
 
     Equation labels: ``opt-adam-first-moment``, ``opt-adam-second-moment``,
@@ -39,7 +47,8 @@ class Adam(CourseOptimizer):
     (\sqrt{\hat v_t} + \varepsilon)`, which is the rule above; their "efficient version"
     (end of their Section 2) instead adds :math:`\hat\varepsilon` to :math:`\sqrt{V_t}` before
     the correction, which changes the meaning of :math:`\varepsilon` slightly. Reddi et al.'s
-    AMSGrad keeps the maximum of the *uncorrected* :math:`V_t` and uses no bias correction;
+    AMSGrad keeps the maximum of the *uncorrected* :math:`V_t` (they write it :math:`\hat v_t`;
+    in this course a hat means bias correction, and the maximum is :math:`V^{\max}_t`) and uses no bias correction;
     PyTorch (and this code) keeps the maximum of :math:`V_t` and still divides by
     :math:`\sqrt{c_2}`. (Source 003's transcription adds 1, not :math:`\varepsilon`, to the
     denominator; that is a slip: the code adds :math:`\varepsilon`.)
@@ -80,32 +89,59 @@ class Adam(CourseOptimizer):
         }
         super().__init__(params, defaults)
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["step"] = self._new_step_count()
-        state["exp_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # m_0
-        state["exp_avg_sq"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # V_0
+        # m_0
+        state["exp_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
+        # V_0
+        state["exp_avg_sq"] = torch.zeros_like(
+            theta, memory_format=torch.preserve_format
+        )
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
+            state["max_exp_avg_sq"] = torch.zeros_like(
+                theta, memory_format=torch.preserve_format
+            )
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            gamma, (beta1, beta2), eps = float(group["lr"]), group["betas"], group["eps"]
-            omega, maximize, amsgrad = group["weight_decay"], group["maximize"], group["amsgrad"]
+            gamma, (beta1, beta2), eps = (
+                float(group["lr"]),
+                group["betas"],
+                group["eps"],
+            )
+            omega, maximize, amsgrad = (
+                group["weight_decay"],
+                group["maximize"],
+                group["amsgrad"],
+            )
             decoupled = group["decoupled_weight_decay"]
             for theta, g, state in self._with_grad(group):
                 t = self._advance(state)
-                g = self._decayed_direction(  # (opt-common-decoupled-decay) or (opt-common-l2)
-                    theta, g, lr=gamma, weight_decay=omega, maximize=maximize, decoupled=decoupled
+                # (opt-common-decoupled-decay) or (opt-common-l2)
+                g = self._decayed_direction(
+                    theta,
+                    g,
+                    lr=gamma,
+                    weight_decay=omega,
+                    maximize=maximize,
+                    decoupled=decoupled,
                 )
                 m, V = state["exp_avg"], state["exp_avg_sq"]
-                m.lerp_(g, 1 - beta1)  # m_t = β1 m_{t−1} + (1−β1) g_t  (opt-adam-first-moment)
-                V.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # V_t = β2 V_{t−1} + (1−β2) g_t²  (opt-adam-second-moment)
+                # m_t = β1 m_{t−1} + (1−β1) g_t  (opt-adam-first-moment)
+                m.lerp_(g, 1 - beta1)
+                # V_t = β2 V_{t−1} + (1−β2) g_t²  (opt-adam-second-moment)
+                V.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                 c1, c2 = 1 - beta1**t, 1 - beta2**t  # (opt-adam-bias-correction)
                 if amsgrad:
-                    V = torch.maximum(state["max_exp_avg_sq"], V, out=state["max_exp_avg_sq"])  # (opt-adam-amsgrad)
-                s = V.sqrt().div_(c2**0.5).add_(eps)  # s_t = √V̂_t / √c2 + ε  (opt-adam-denominator)
-                theta.addcdiv_(m, s, value=-(gamma / c1))  # θ_t = θ_{t−1} − (γ/c1) m_t / s_t  (opt-adam-update)
+                    # V^max_t  (opt-adam-amsgrad)
+                    V = torch.maximum(
+                        state["max_exp_avg_sq"], V, out=state["max_exp_avg_sq"]
+                    )
+                # s_t = √V_t / √c2 + ε, √V^max_t with amsgrad  (opt-adam-denominator)
+                s = V.sqrt().div_(c2**0.5).add_(eps)
+                # θ_t = θ_{t−1} − (γ/c1) m_t / s_t  (opt-adam-update)
+                theta.addcdiv_(m, s, value=-(gamma / c1))
         return loss
