@@ -42,6 +42,7 @@ CHAPTER_MODULES = (
     "course_lib.exercises.ch06",
     "course_lib.exercises.ch07",
     "course_lib.exercises.ch08",
+    "course_lib.exercises.ch09",
 )
 
 #: When set, every self-check result is appended to this JSON-lines file. A test aid only (the notebook

@@ -152,3 +152,17 @@ def test_grid_points_runs_x_fastest():
     pts = plotting.grid_points((0, 1), (0, 2), 2, 3)
     assert pts.shape == (6, 2)
     assert pts[:3].tolist() == [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+def test_no_text_is_drawn_below_nine_points_after_set_style():
+    plotting.set_style()
+    fig, ax = plt.subplots(figsize=plotting.figsize())
+    ax.plot([0, 1], [0, 1], label="a line")
+    legend = ax.legend(fontsize=6)
+    note = ax.text(0.5, 0.5, "note", fontsize="xx-small")
+    title = ax.set_title("title", fontsize=12)
+    fig.canvas.draw()
+    assert legend.get_texts()[0].get_fontsize() == plotting.MIN_FONT_PT
+    assert note.get_fontsize() == plotting.MIN_FONT_PT
+    assert title.get_fontsize() == 12, "larger sizes are kept"
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+    assert min(sizes) >= plotting.MIN_FONT_PT
+    plt.close(fig)
