@@ -97,7 +97,15 @@ class Muon(CourseOptimizer):
     :math:`\mathrm{NS}` starts by dividing by the Frobenius norm, the two give the same update
     (up to the :math:`\varepsilon` clamp and bfloat16 rounding). Differences from torch: none in
     the arithmetic; complex parameters and sparse gradients are refused, as in torch.
+
+    The working precision of Newton–Schulz is the instance attribute :attr:`ns_dtype`
+    (bfloat16, as in torch; not a constructor argument, so that the constructor stays torch's).
+    On a CPU without bfloat16 arithmetic (AVX2 and older) bfloat16 matrix products are an order
+    of magnitude slower than float32 ones; set ``optimizer.ns_dtype = torch.float32`` there.
     """
+
+    #: Working precision of :func:`newton_schulz` (``None``: the parameter's own dtype).
+    ns_dtype: torch.dtype | None = torch.bfloat16
 
     def __init__(
         self,
@@ -147,7 +155,8 @@ class Muon(CourseOptimizer):
                 B = state["momentum_buffer"]
                 B.lerp_(g, 1 - mu)  # B_t = μ B + (1−μ) g  (opt-muon-momentum)
                 direction = g.lerp(B, mu) if group["nesterov"] else B  # (opt-muon-nesterov)
-                O = newton_schulz(direction, group["ns_coefficients"], group["ns_steps"], group["eps"])
+                O = newton_schulz(direction, group["ns_coefficients"], group["ns_steps"], group["eps"],
+                                  dtype=self.ns_dtype)
                 lr_adjusted = _adjusted_lr(gamma, group["adjust_lr_fn"], theta.shape)
                 theta.mul_(1 - gamma * omega)  # (opt-common-decoupled-decay)
                 theta.add_(O, alpha=-lr_adjusted)  # θ_t = θ − γ' O_t  (opt-muon-update)
