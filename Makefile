@@ -27,7 +27,7 @@ book: env
 test: env lint unit nbval build-check browser
 
 lint: env
-	$(VENV)/bin/ruff check course_lib tests benchmarks chapters _ext
+	$(VENV)/bin/ruff check course_lib course_tools tests benchmarks chapters _ext
 
 # One thread per worker: with two workers on two cores, torch's default threading oversubscribes the CPU
 # (the notebooks then run several times slower).
@@ -42,15 +42,15 @@ nbval: env
 # The book builds with warnings as errors, then the built pages are checked (Colab buttons, math, pages).
 build-check: env
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
-	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/test_built_book.py -p no:cacheprovider
+	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_built_book.py -p no:cacheprovider
 
-# The built pages in headless Chromium (tests/test_browser.py): console errors, math, overflow, animations, captions.
+# The built pages in headless Chromium (tests/book/test_browser.py): console errors, math, overflow, animations, captions.
 BROWSER_HINT := The browser test needs headless Chromium: install it with 'sudo apt-get install -y chromium chromium-driver' (Debian), or run .ci/run, which installs it.
 browser: env
 	@{ command -v chromium || command -v chromium-browser; } >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
 	    || { echo "$(BROWSER_HINT)"; exit 1; }
 	@test -f _build/html/index.html || { echo "No built book in _build/html: run 'make book' first."; exit 1; }
-	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/test_browser.py -p no:cacheprovider
+	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_browser.py -p no:cacheprovider
 
 # Every chapter notebook and exercise solution under COURSE_SEED offsets 0..4: a table of pass / failing assert.
 SEEDS ?= 0 1 2 3 4
@@ -63,7 +63,7 @@ robustness: env
 	CUDA_VISIBLE_DEVICES="" $(PY) benchmarks/run_seeds.py --chapters-only --seeds $(SEEDS) --threads 1 2 --load --jobs $(JOBS)
 
 exercises: env
-	$(PY) -m course_lib.exercises build
+	$(PY) -m course_tools build
 
 benchmark: env
 	$(PY) benchmarks/notebook_times.py

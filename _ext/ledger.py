@@ -3,7 +3,7 @@
 A page's last cell calls ``course_lib.claims.ledger()``, whose HTML output carries the page's claims as
 JSON inside ``<script type="application/vnd.course.ledger+json" class="claims-ledger-data">``. After a
 successful HTML build this extension copies that JSON to ``_ledger/<page>.json`` beside the pages, with
-the page's name added, so that tests (``tests/test_built_book.py``) and people can read every page's
+the page's name added, so that tests (``tests/book/test_built_book.py``) and people can read every page's
 claims without parsing HTML. A page with two ledgers is an error: each page has one.
 """
 

@@ -1,4 +1,4 @@
-"""Small fixes to what the theme and extensions put on every page (checked by tests/test_browser.py).
+"""Small fixes to what the theme and extensions put on every page (checked by tests/book/test_browser.py).
 
 * **Each inline script once.** sphinx-thebe and sphinx-togglebutton add their configuration as inline
   scripts (``const THEBE_JS_URL = …``) from event handlers that run after the HTML builder exists, so

@@ -1,6 +1,6 @@
 """Grade the planted submissions and print the batch's wall time, memory, and the processes left behind.
 
-The planted submissions (tests/fixtures/submissions) attack the grader in every way its threat model
+The planted submissions (tests/tools/fixtures/submissions) attack the grader in every way its threat model
 names. This runs the grader's command line on them, samples the memory of the whole process tree every
 half second, and after the grader exits looks for any process it (or a submission) left running. A
 benchmark that prints a table, not a test: it exits 0 whatever the numbers are.
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--sandbox", default="auto")
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="planted-")) / "results.csv"
-    cmd = [sys.executable, "-m", "course_lib.exercises", "grade", str(ROOT / "tests" / "fixtures" / "submissions"),
+    cmd = [sys.executable, "-m", "course_tools", "grade", str(ROOT / "tests" / "tools" / "fixtures" / "submissions"),
            "--out", str(out), "--jobs", str(args.jobs), "--timeout", str(args.timeout), "--check-timeout",
            str(args.check_timeout), "--sandbox", args.sandbox]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
@@ -95,7 +95,7 @@ def main() -> None:
     print()
     print(f"{'measure':<44}{'value':>16}")
     print("-" * 60)
-    print(f"{'submissions':<44}{sum(1 for _ in (ROOT / 'tests/fixtures/submissions').rglob('*.ipynb')):>16}")
+    print(f"{'submissions':<44}{sum(1 for _ in (ROOT / 'tests/tools/fixtures/submissions').rglob('*.ipynb')):>16}")
     print(f"{'wall time of the batch (s)':<44}{wall:>16.1f}")
     print(f"{'peak memory, whole process tree (MB)':<44}{peak_total:>16.0f}")
     print(f"{'peak memory, largest process (MB)':<44}{peak_one:>16.0f}")

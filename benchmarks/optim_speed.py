@@ -5,9 +5,9 @@ For each optimizer of ``course_lib.optim``, on float32 parameters with fixed gra
 
 * **limit**: the least time the step can take on this machine. An elementwise step must read θ
   and g, write θ, and read and write each of its k state buffers: ``(3 + 2k) · 4`` bytes per
-  parameter (:func:`course_lib.cost.min_bytes_per_param`, k counted from the state the step
+  parameter (:func:`course_lib.measure.cost.min_bytes_per_param`, k counted from the state the step
   creates); the limit is those bytes at the in-place read-modify-write bandwidth
-  (:func:`course_lib.cost.rmw_bandwidth`, the best of several runs on an array 4 times the
+  (:func:`course_lib.measure.cost.rmw_bandwidth`, the best of several runs on an array 4 times the
   last-level cache). Adafactor reads g twice (its row and column statistics must be complete
   before the update), so its floor is 16 bytes per parameter plus its small factors. Muon's step is
   matrix products: its limit is also its flops (15 products for 5 Newton–Schulz steps) at the
@@ -41,7 +41,8 @@ from typing import Any
 import torch
 
 import course_lib.optim as co
-from course_lib.cost import last_level_cache_bytes, matmul_flops, min_bytes_per_param, rmw_bandwidth, time_calls
+from course_lib.measure.cost import last_level_cache_bytes, matmul_flops, min_bytes_per_param, rmw_bandwidth
+from course_lib.measure.timing import time_calls
 
 # (row label, course_lib class, kwargs, torch class or None, kwargs for torch, shape kind)
 CASES: list[tuple[str, str, dict[str, Any], str | None, dict[str, Any], str]] = [

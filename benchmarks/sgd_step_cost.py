@@ -2,7 +2,7 @@
 
 Chapter 5's measurement at larger sizes. For each parameter layout (many small tensors, a 784-w-w-10
 MLP for growing w) it prints the kernels and passes over memory one step makes (counted by
-``course_lib.opcount``, the same on every device) and the median step time (``course_lib.timing``),
+``course_lib.measure.traffic``, the same on every device) and the median step time (``course_lib.measure.timing``),
 with the ratios to the fused kernel. The operation count, six per element, is the same for all.
 
 This prints a table; it is not a test and exits 0 whatever the times.
@@ -18,9 +18,9 @@ from collections.abc import Callable
 import torch
 
 from course_lib import get_device
-from course_lib.opcount import count_kernels
+from course_lib.measure.timing import time_step
+from course_lib.measure.traffic import count_kernels
 from course_lib.optim import SGD, SutskeverSGD
-from course_lib.timing import time_step
 
 IMPLEMENTATIONS: dict[str, Callable[[list[torch.Tensor]], torch.optim.Optimizer]] = {
     "for-loop": lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9, nesterov=True, foreach=False),

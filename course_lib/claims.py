@@ -56,7 +56,8 @@ __all__ = [
     "reset",
 ]
 
-#: The MIME type under which :func:`ledger` carries its records (read by ``_ext/ledger.py``).
+#: The type of the ``<script>`` element in which the ledger's HTML carries its records as JSON
+#: (read by ``_ext/ledger.py``; a script of unknown type is data, never executed).
 LEDGER_MIME = "application/vnd.course.ledger+json"
 
 
@@ -399,7 +400,7 @@ def records(entries: list[Claim] | None = None) -> list[dict[str, Any]]:
 
 
 class _Ledger:
-    """What :func:`ledger` displays: folded HTML, plain text, and the JSON records."""
+    """What :func:`ledger` displays: folded HTML (carrying the JSON records) and plain text."""
 
     def __init__(self, entries: list[Claim]) -> None:
         self.entries = entries
@@ -408,7 +409,6 @@ class _Ledger:
         return {
             "text/html": _html_table(self.entries),
             "text/plain": _plain_table(self.entries),
-            LEDGER_MIME: {"claims": records(self.entries)},
         }
 
     def __repr__(self) -> str:

@@ -5,8 +5,10 @@ whole split as two tensors (images flattened and scaled to [0, 1], labels as int
 small, fast experiments of the chapters want. Where the data comes from, in order:
 
 1. the cache folder, if the four raw files are already extracted there (``ROOT/MNIST/raw/``);
-2. the gzip files vendored in the repository's ``data/mnist/``, extracted into the cache after each
-   file's uncompressed bytes are checked against the sha256 in :data:`MNIST_FILES`;
+2. the vendored gzip files (:func:`vendored_dir`: ``$COURSE_DATA_DIR/mnist/`` when that variable is set,
+   else ``data/mnist/`` of the course's repository when ``course_lib`` runs from a checkout of it or
+   a notebook runs inside one), extracted into the cache after each file's uncompressed bytes are
+   checked against the sha256 in :data:`MNIST_FILES`;
 3. torchvision's own download (what happens in Colab, where the package is installed without the data),
    into ``~/.cache/course_lib``; each downloaded file's uncompressed bytes are then checked against the
    same sha256 as the vendored ones (a corrupted or substituted file is deleted and reported).
@@ -27,6 +29,9 @@ import torch
 #: Environment variable that moves the cache folder (default: ``<repository>/data/cache`` in a
 #: checkout, else ``~/.cache/course_lib``).
 DATA_ENV_VAR = "COURSE_DATA"
+#: Environment variable naming the folder that holds the vendored data (``mnist/*.gz``), i.e. the
+#: repository's ``data/``; when unset, a checkout of the repository is looked for.
+DATA_DIR_ENV_VAR = "COURSE_DATA_DIR"
 
 #: The four raw files: name -> (size in bytes, sha256 of the uncompressed bytes).
 MNIST_FILES: dict[str, tuple[int, str]] = {
@@ -36,9 +41,8 @@ MNIST_FILES: dict[str, tuple[int, str]] = {
     "t10k-labels-idx1-ubyte": (10008, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
 }
 
-_REPOSITORY = Path(__file__).resolve().parent.parent
-#: Where the gzip files are vendored in a checkout of the repository.
-VENDORED_DIR = _REPOSITORY / "data" / "mnist"
+#: A folder is a checkout of the course's repository when it holds these (the data's own README among them).
+_CHECKOUT_MARKERS = ("pyproject.toml", "_config.yml", "data/mnist/README.md")
 
 
 class MNISTUnavailableError(RuntimeError):
@@ -49,12 +53,38 @@ class MNISTChecksumError(MNISTUnavailableError):
     """A vendored or cached MNIST file is corrupted; the message names it."""
 
 
+def _is_checkout(folder: Path) -> bool:
+    return all((folder / marker).is_file() for marker in _CHECKOUT_MARKERS)
+
+
+def checkout() -> Path | None:
+    """The repository checkout ``course_lib`` runs in: the folder above the package (an editable install)
+    or the current folder or one above it (a notebook run inside a checkout), recognised by its files."""
+    candidates = [Path(__file__).resolve().parents[1]]
+    cwd = Path.cwd().resolve()
+    candidates += [cwd, *cwd.parents]
+    return next((c for c in candidates if _is_checkout(c)), None)
+
+
+def vendored_dir() -> Path | None:
+    """The folder of the vendored ``*.gz`` files: ``$COURSE_DATA_DIR/mnist``, else a checkout's
+    ``data/mnist``, else None (pip-installed without the repository: download instead)."""
+    if os.environ.get(DATA_DIR_ENV_VAR):
+        return Path(os.environ[DATA_DIR_ENV_VAR]).expanduser() / "mnist"
+    repository = checkout()
+    return None if repository is None else repository / "data" / "mnist"
+
+
+_locate_vendored = vendored_dir  # extract_vendored's argument has the function's name
+
+
 def default_root() -> Path:
     """The cache folder: ``$COURSE_DATA`` if set, else ``data/cache`` in a checkout, else ``~/.cache/course_lib``."""
     if os.environ.get(DATA_ENV_VAR):
         return Path(os.environ[DATA_ENV_VAR]).expanduser()
-    if VENDORED_DIR.is_dir():
-        return _REPOSITORY / "data" / "cache"
+    repository = checkout()
+    if repository is not None:
+        return repository / "data" / "cache"
     return Path.home() / ".cache" / "course_lib"
 
 
@@ -90,11 +120,15 @@ def verify_cache(root: Path) -> None:
             )
 
 
-def extract_vendored(root: Path, vendored_dir: Path = VENDORED_DIR) -> None:
+def extract_vendored(root: Path, vendored_dir: Path | None = None) -> None:
     """Uncompress the vendored ``*.gz`` files into ``root/MNIST/raw``, checking each file's sha256.
 
     Raises :class:`MNISTChecksumError` naming the first corrupted file, and leaves no partial file behind.
     """
+    if vendored_dir is None:
+        vendored_dir = _locate_vendored()
+        if vendored_dir is None:
+            raise FileNotFoundError(f"no vendored MNIST: set {DATA_DIR_ENV_VAR} or run in a checkout")
     raw = _raw_dir(root)
     raw.mkdir(parents=True, exist_ok=True)
     for name, (size, sha256) in MNIST_FILES.items():
@@ -131,15 +165,17 @@ def load_mnist(train: bool = True, root: str | Path | None = None, download: boo
     tried: list[str] = []
 
     if not _cached(root):
-        if VENDORED_DIR.is_dir():
+        vendored = vendored_dir()
+        if vendored is not None and vendored.is_dir():
             try:
-                extract_vendored(root)
+                extract_vendored(root, vendored)
             except MNISTChecksumError:
                 raise
             except OSError as err:
-                tried.append(f"extracting the vendored files in {VENDORED_DIR} into {root}: {err}")
+                tried.append(f"extracting the vendored files in {vendored} into {root}: {err}")
         else:
-            tried.append(f"vendored files: {VENDORED_DIR} does not exist (course_lib installed without the repository)")
+            tried.append(f"vendored files: {vendored or 'no checkout of the repository and no ' + DATA_DIR_ENV_VAR}"
+                         " (course_lib installed without the repository)")
     if _cached(root):
         return datasets.MNIST(str(root), train=train, download=False, transform=transforms.ToTensor())
     tried.append(f"cache: {_raw_dir(root)} does not hold the four raw files")
@@ -158,6 +194,7 @@ def load_mnist(train: bool = True, root: str | Path | None = None, download: boo
         "MNIST could not be loaded. Tried:\n  - "
         + "\n  - ".join(tried)
         + "\nWhat to do: run from a checkout of the course repository (it vendors the data in data/mnist/), "
+        "or set COURSE_DATA_DIR to a folder holding mnist/ with the vendored *.gz files, "
         "or allow network access so torchvision can download it, or set COURSE_DATA to a folder that holds "
         "MNIST/raw/ with the four uncompressed IDX files."
     )

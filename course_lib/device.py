@@ -14,7 +14,7 @@ import torch
 #: Environment variable that forces the device, e.g. ``COURSE_DEVICE=cpu``.
 DEVICE_ENV_VAR = "COURSE_DEVICE"
 
-_ACCELERATOR = "cuda"  # the one place in the course that names the accelerator (tests/test_notebooks.py allows it here only)
+_ACCELERATOR = "cuda"  # the one place in the course that names the accelerator (tests/book/test_notebooks.py allows it here only)
 
 
 def get_device(prefer: str | None = None) -> torch.device:

@@ -161,7 +161,7 @@ def trajectories(
     Args:
         ax: the axes (typically from :func:`contour`).
         paths: iterables of points, each of shape ``(n + 1, 2)`` (tensor or array), e.g. the output of
-            :func:`course_lib.ode.gradient_descent` for one start.
+            :func:`course_lib.dynamics.ode.gradient_descent` for one start.
         labels: one legend label per path (optional).
         colors: one colour per path (default: the course's cycle).
         n_arrows: how many of the first steps get an arrow head showing the direction of travel

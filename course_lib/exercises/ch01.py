@@ -1,6 +1,6 @@
 """Checks for the exercises of chapter 1 (gradient descent is Euler's method).
 
-The references are ``course_lib``'s own: :func:`course_lib.ode.gradient_descent` and
+The references are ``course_lib``'s own: :func:`course_lib.dynamics.ode.gradient_descent` and
 :class:`course_lib.landscapes.Quadratic`. They are imported inside the functions, so this module imports
 even where they are missing. Every case is plain data: the gradient a student's function receives is
 rebuilt from the Hessian and the minimizer (``Fn("quadratic_grad", ...)``).
@@ -51,7 +51,7 @@ def _gd_case(rng: Rng, family: str, batch: tuple[int, ...] = (), dtype: torch.dt
 
 
 def _gd_reference(grad: Any, theta0: torch.Tensor, lr: Any, n_steps: Any) -> torch.Tensor:
-    from course_lib.ode import gradient_descent
+    from course_lib.dynamics.ode import gradient_descent
 
     lr = lr if isinstance(lr, torch.Tensor) else float(lr)
     return gradient_descent(grad, theta0, lr, int(n_steps))
@@ -59,8 +59,8 @@ def _gd_reference(grad: Any, theta0: torch.Tensor, lr: Any, n_steps: Any) -> tor
 
 @implement("1.1", "Gradient descent, vectorised over starts", name="gradient_descent", reference=_gd_reference,
            rtol=1e-5, atol=1e-6, steps=True, input_hint="the dtype of theta0",
-           arg_names=("grad", "theta0", "lr", "n_steps"), forbid=("course_lib.ode.gradient_descent",
-                                                                   "course_lib.ode.euler"))
+           arg_names=("grad", "theta0", "lr", "n_steps"), forbid=("course_lib.dynamics.ode.gradient_descent",
+                                                                   "course_lib.dynamics.ode.euler"))
 def gradient_descent_cases(rng: Rng, group: str) -> list[Case]:
     """Random batches of starts ("core"); the edge families a vectorised implementation must survive."""
     if group == "core":
@@ -77,8 +77,8 @@ def gradient_descent_cases(rng: Rng, group: str) -> list[Case]:
 
 def divergence_boundary(hessian: list[list[float]], n_lrs: int = 4001, n_steps: int = 1000) -> float:
     """The smallest learning rate on a fine grid for which gradient descent on ``hessian`` diverges."""
+    from course_lib.dynamics.ode import gradient_descent
     from course_lib.landscapes import Quadratic
-    from course_lib.ode import gradient_descent
 
     q = Quadratic(hessian)
     trace = float(q.hessian.trace())
@@ -107,8 +107,8 @@ def divergence_boundary_truth() -> tuple[float, str]:
 
 def measured_rate(hessian: list[list[float]], lr: float, n_steps: int = 200) -> float:
     """The per-step shrink factor of ‖θ_n − θ*‖ over ``n_steps`` of gradient descent, (‖e_n‖/‖e_0‖)^(1/n)."""
+    from course_lib.dynamics.ode import gradient_descent
     from course_lib.landscapes import Quadratic
-    from course_lib.ode import gradient_descent
 
     q = Quadratic(hessian)
     theta0 = torch.tensor([1.0, 0.3], dtype=torch.float64)

@@ -1,7 +1,7 @@
 """Checks for the exercises of chapter 2 (SGD is an SDE).
 
-The references are ``course_lib``'s own where it has one (:func:`course_lib.sde.euler_maruyama`,
-:func:`course_lib.sde.ou_stationary_variance`); the minibatch-variance reference is written here, in
+The references are ``course_lib``'s own where it has one (:func:`course_lib.dynamics.sde.euler_maruyama`,
+:func:`course_lib.dynamics.sde.ou_stationary_variance`); the minibatch-variance reference is written here, in
 closed form, and confirmed by sampling minibatches in the tests.
 """
 
@@ -20,8 +20,8 @@ LR_2_2, SIGMA2_2_2, BATCH_2_2, CURVATURE_2_2 = 0.1, 4.0, 8, 0.5
 
 def _em_reference(drift: Any, theta: torch.Tensor, h: float, diffusion: float, z: torch.Tensor,
                   seed: int | None = None) -> torch.Tensor:
-    """One step of course_lib.sde.euler_maruyama; its noise is the draw ``z`` came from (``seed``), or none."""
-    from course_lib.sde import euler_maruyama
+    """One step of course_lib.dynamics.sde.euler_maruyama; its noise is the draw ``z`` came from (``seed``), or none."""
+    from course_lib.dynamics.sde import euler_maruyama
 
     if seed is None:  # z = 0: the step is the drift term alone
         return euler_maruyama(drift, theta, h, 1, 0.0)[1]
@@ -46,7 +46,7 @@ def _em_case(rng: Rng, family: str, batch: tuple[int, ...], dtype: torch.dtype =
 
 @implement("2.1", "One Euler–Maruyama step", name="em_step", reference=_em_reference, rtol=1e-5, atol=1e-6,
            input_hint="the dtype of theta", arg_names=("drift", "theta", "h", "diffusion", "z"),
-           forbid=("course_lib.sde.euler_maruyama",))
+           forbid=("course_lib.dynamics.sde.euler_maruyama",))
 def em_step_cases(rng: Rng, group: str) -> list[Case]:
     """The drift term alone (z = 0), the noise term alone (zero drift), then full steps; edge shapes."""
     if group == "core":
@@ -67,7 +67,7 @@ def em_step_cases(rng: Rng, group: str) -> list[Case]:
                  "the stationary variance is s²/(2λ), not s²/λ... or is B missing?": 0.5})
 def ou_variance_truth() -> tuple[float, str]:
     """γσ²/(2Bλ), confirmed by simulating 20000 Euler–Maruyama chains of the OU process."""
-    from course_lib.sde import ou_stationary_variance
+    from course_lib.dynamics.sde import ou_stationary_variance
 
     truth = ou_stationary_variance(LR_2_2, SIGMA2_2_2, BATCH_2_2, CURVATURE_2_2)
     simulated = simulated_ou_variance(LR_2_2, SIGMA2_2_2, BATCH_2_2, CURVATURE_2_2)
@@ -81,7 +81,7 @@ def ou_variance_truth() -> tuple[float, str]:
 def simulated_ou_variance(lr: float, sigma2: float, batch_size: int, curvature: float, h: float = 0.01,
                           n_chains: int = 20_000, seed: int = 0) -> float:
     """The variance of many Euler–Maruyama chains of the OU process, averaged over the last of t ∈ [0, 8/λ]."""
-    from course_lib.sde import euler_maruyama, langevin_diffusion
+    from course_lib.dynamics.sde import euler_maruyama, langevin_diffusion
 
     n_steps = int(8 / curvature / h)
     theta0 = torch.zeros(n_chains, dtype=torch.float64)

@@ -1,8 +1,8 @@
 """Checks for the exercises of chapter 3 (momentum).
 
-The references are ``course_lib``'s own: :func:`course_lib.momentum.heavy_ball`,
-:func:`course_lib.momentum.buffer_under_constant_gradient` and
-:func:`course_lib.quadratic_rates.stability_limit`. They are imported inside the functions, so this
+The references are ``course_lib``'s own: :func:`course_lib.dynamics.momentum.heavy_ball`,
+:func:`course_lib.dynamics.momentum.buffer_under_constant_gradient` and
+:func:`course_lib.dynamics.quadratic_rates.stability_limit`. They are imported inside the functions, so this
 module imports even where they are missing. Every case is plain data.
 """
 
@@ -48,7 +48,7 @@ def _hb_case(rng: Rng, family: str, batch: tuple[int, ...] = (), dtype: torch.dt
 
 
 def _hb_reference(grad: Any, theta0: torch.Tensor, lr: Any, momentum: Any, n_steps: Any) -> torch.Tensor:
-    from course_lib.momentum import heavy_ball
+    from course_lib.dynamics.momentum import heavy_ball
 
     lr = lr if isinstance(lr, torch.Tensor) else float(lr)
     momentum = momentum if isinstance(momentum, torch.Tensor) else float(momentum)
@@ -58,7 +58,7 @@ def _hb_reference(grad: Any, theta0: torch.Tensor, lr: Any, momentum: Any, n_ste
 @implement("3.1", "Heavy ball, vectorised over starts", name="heavy_ball", reference=_hb_reference,
            rtol=1e-5, atol=1e-6, steps=True, input_hint="the dtype of theta0",
            arg_names=("grad", "theta0", "lr", "momentum", "n_steps"),
-           forbid=("course_lib.momentum.heavy_ball", "course_lib.optim.SGD", "course_lib.optim.SutskeverSGD",
+           forbid=("course_lib.dynamics.momentum.heavy_ball", "course_lib.optim.SGD", "course_lib.optim.SutskeverSGD",
                    "torch.optim.SGD"))
 def heavy_ball_cases(rng: Rng, group: str) -> list[Case]:
     """Random batches ("core", one with zero momentum: gradient descent); the edge families."""
@@ -81,8 +81,8 @@ def heavy_ball_cases(rng: Rng, group: str) -> list[Case]:
 def momentum_divergence_boundary(hessian: list[list[float]], momentum: float, n_lrs: int = 501,
                                  n_steps: int = 1000) -> float:
     """The smallest learning rate on a grid for which heavy ball on ``hessian`` diverges."""
+    from course_lib.dynamics.momentum import heavy_ball
     from course_lib.landscapes import Quadratic
-    from course_lib.momentum import heavy_ball
 
     q = Quadratic(hessian)
     # from gradient descent's limit 2/λmax up to 2.5 times it (momentum's limit is below 2 · 2/λmax)
@@ -100,8 +100,8 @@ def momentum_divergence_boundary(hessian: list[list[float]], momentum: float, n_
                  "the limit is 2(1 + μ)/λmax, not (1 + μ)/λmax": 0.5})
 def momentum_boundary_truth() -> tuple[float, str]:
     """2(1 + μ)/λmax for H_3_2 and μ = 0.6, confirmed by locating the boundary on a grid of rates."""
+    from course_lib.dynamics.quadratic_rates import stability_limit
     from course_lib.landscapes import Quadratic
-    from course_lib.quadratic_rates import stability_limit
 
     q = Quadratic(H_3_2)
     truth = float(stability_limit(MU_3_2)) / q.lambda_max

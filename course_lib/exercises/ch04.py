@@ -1,7 +1,7 @@
 """Exercises of chapter 4 (Nesterov's accelerated gradient).
 
-The references are ``course_lib``'s own: :func:`course_lib.lookahead.momentum_path` and
-:mod:`course_lib.quadratic_rates`, imported inside the functions. Every case is plain data.
+The references are ``course_lib``'s own: :func:`course_lib.dynamics.momentum.momentum_path` and
+:mod:`course_lib.dynamics.quadratic_rates`, imported inside the functions. Every case is plain data.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _nesterov_case(rng: Rng, family: str, batch: tuple[int, ...] = (), dtype: to
 
 
 def _nesterov_reference(grad: Any, theta0: torch.Tensor, lr: Any, momentum: Any, n_steps: Any) -> torch.Tensor:
-    from course_lib.lookahead import momentum_path
+    from course_lib.dynamics.momentum import momentum_path
 
     return momentum_path(grad, theta0, float(lr), float(momentum), int(n_steps), lookahead=1.0)
 
@@ -46,7 +46,7 @@ def _nesterov_reference(grad: Any, theta0: torch.Tensor, lr: Any, momentum: Any,
 @implement("4.1", "Nesterov's method in Sutskever's form, vectorised", name="nesterov_path",
            reference=_nesterov_reference, rtol=1e-5, atol=1e-6, steps=True, input_hint="the dtype of theta0",
            arg_names=("grad", "theta0", "lr", "momentum", "n_steps"),
-           forbid=("course_lib.lookahead.momentum_path",))
+           forbid=("course_lib.dynamics.momentum.momentum_path",))
 def nesterov_path_cases(rng: Rng, group: str) -> list[Case]:
     """Random batches of starts ("core"); the edge families a vectorised implementation must survive."""
     if group == "core":
@@ -62,7 +62,7 @@ def nesterov_path_cases(rng: Rng, group: str) -> list[Case]:
 
 def simulated_boundary(lookahead: float, momentum: float, n_h: int = 3001, n_steps: int = 3000) -> float:
     """The smallest γλ on a grid for which the look-ahead family on L = x²/2 grows over ``n_steps``."""
-    from course_lib.lookahead import momentum_path
+    from course_lib.dynamics.momentum import momentum_path
 
     h = torch.linspace(1.0, 4.0, n_h, dtype=torch.float64)
     with torch.no_grad():
@@ -92,8 +92,8 @@ def boundary_truth() -> tuple[float, str]:
                  "that is gradient descent's best rate (κ − 1)/(κ + 1)": (399 / 401) / 0.95})
 def rate_400_truth() -> tuple[float, str]:
     """1 − 1/√κ, confirmed by the spectral radius over a spectrum in [1, κ] and by a long run."""
-    from course_lib.lookahead import momentum_path
-    from course_lib.quadratic_rates import convergence_rate
+    from course_lib.dynamics.momentum import momentum_path
+    from course_lib.dynamics.quadratic_rates import convergence_rate
 
     truth = 1 - 1 / math.sqrt(KAPPA_4_3)
     lr, mu = 1 / KAPPA_4_3, (math.sqrt(KAPPA_4_3) - 1) / (math.sqrt(KAPPA_4_3) + 1)

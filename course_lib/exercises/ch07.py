@@ -1,10 +1,10 @@
 """Checks for the exercises of chapter 7 (the cost of a step: bytes, not operations).
 
-The predict questions are verified with :mod:`course_lib.cost`: the closed form
-:func:`course_lib.cost.min_bytes_per_param`, cross-checked by counting, with
-:func:`course_lib.cost.count_traffic`, what torch's fused step moves. The roofline
+The predict questions are verified with :mod:`course_lib.measure.cost`: the closed form
+:func:`course_lib.measure.cost.min_bytes_per_param`, cross-checked by counting, with
+:func:`course_lib.measure.cost.count_traffic`, what torch's fused step moves. The roofline
 reference of 7.3 is one line, ``max(F/Φ, B/β)``: what
-:func:`course_lib.cost.attainable_flops` says for ``F > 0``, and right for ``F = 0``.
+:func:`course_lib.measure.cost.attainable_flops` says for ``F > 0``, and right for ``F = 0``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _params() -> list[torch.Tensor]:
 
 def counted_bytes_per_param(cls: str, **kwargs: Any) -> float:
     """Bytes per parameter one step (after the first) of ``torch.optim.<cls>`` moves."""
-    from course_lib.cost import count_traffic
+    from course_lib.measure.traffic import count_traffic
 
     optimizer = getattr(torch.optim, cls)(_params(), **kwargs)
     optimizer.step()  # the first step creates the state
@@ -57,7 +57,7 @@ def counted_bytes_per_param(cls: str, **kwargs: Any) -> float:
                  "least": 2.8})
 def nesterov_bytes_truth() -> tuple[float, str]:
     """(3 + 2·1)·4 = 20 bytes, confirmed by counting torch's fused SGD step."""
-    from course_lib.cost import min_bytes_per_param
+    from course_lib.measure.cost import min_bytes_per_param
 
     truth = float(min_bytes_per_param(1, itemsize=4))
     fused = counted_bytes_per_param("SGD", **NESTEROV_7_1, fused=True)
@@ -83,7 +83,7 @@ def nesterov_bytes_truth() -> tuple[float, str]:
                  "did you take 1 GB as 2³⁰ bytes instead of 10⁹": 1e9 / 2**30})
 def adam_step_time_truth() -> tuple[float, str]:
     """28·P/β for P = 10⁸, β = 50 GB/s; the 28 confirmed by counting fused Adam."""
-    from course_lib.cost import min_bytes_per_param
+    from course_lib.measure.cost import min_bytes_per_param
 
     per_param = min_bytes_per_param(2, itemsize=4)
     counted = counted_bytes_per_param("Adam", lr=1e-3, fused=True)
@@ -100,7 +100,7 @@ def _here(per_param: int) -> str:
     """The step at this machine's measured copy bandwidth (for information)."""
     try:
         from course_lib import get_device
-        from course_lib.cost import copy_bandwidth
+        from course_lib.measure.cost import copy_bandwidth
 
         device = get_device()
         numel = 2**22 if device.type == "cpu" else 2**26
@@ -164,7 +164,7 @@ def _roofline_case(rng: Rng, family: str, shape: tuple[int, ...] = (5,),
            reference=_roofline_reference, rtol=1e-6, atol=0.0,
            input_hint="the dtype of flops",
            arg_names=("flops", "bytes_moved", "peak_flops", "bandwidth"),
-           forbid=("course_lib.cost.attainable_flops",))
+           forbid=("course_lib.measure.cost.attainable_flops",))
 def roofline_time_cases(rng: Rng, group: str) -> list[Case]:
     """At and around the ridge ("core"); regimes and shapes one by one ("edge")."""
     if group == "core":

@@ -1,6 +1,6 @@
 """The grader's agent inside the sandbox: runs a submission's cells and calls its functions on request.
 
-Started by :mod:`course_lib.exercises.sandbox` as ``python -m course_lib.exercises.harness`` (no
+Started by :mod:`course_tools.grader.sandbox` as ``python -m course_tools.harness`` (no
 arguments: nothing on its command line names a file), it reads requests from stdin and writes replies
 to the stdout it was started with; the student's own output goes to a capped file in the sandbox's
 private /tmp. Every message is a frame: ten ASCII digits (the length), a newline, then JSON. Each

@@ -7,7 +7,7 @@ Chapter modules (``ch01``, ``ch02``, ...) declare their questions with :mod:`cou
 broken chapter module cannot break another's checks.
 
 This is the student's side: it runs in the notebook, in the student's own process, and is only advice.
-Grades come from :mod:`course_lib.exercises.grading`, which decides in a process that runs no student
+Grades come from :mod:`course_tools.grader.grading`, which decides in a process that runs no student
 code, with the same case families and the same messages (:func:`course_lib.exercises.checks.judge`).
 """
 

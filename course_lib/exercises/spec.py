@@ -3,7 +3,7 @@
 A chapter module (``course_lib/exercises/chNN.py``) declares each question once::
 
     @implement("1.1", "Gradient descent, vectorised over starts", name="gradient_descent",
-               reference=_reference, rtol=1e-5, atol=1e-6, steps=True, forbid=("course_lib.ode.gradient_descent",))
+               reference=_reference, rtol=1e-5, atol=1e-6, steps=True, forbid=("course_lib.dynamics.ode.gradient_descent",))
     def _cases_1_1(rng: Rng, group: str) -> list[Case]:
         ...  # plain-data inputs: tensors, numbers, and Fn(...) specs of callable arguments
 
@@ -16,7 +16,7 @@ A chapter module (``course_lib/exercises/chNN.py``) declares each question once:
 The student's self-check (:func:`course_lib.exercises.check`) runs every group of cases in the notebook
 with fresh random values. The grader builds the same groups with a secret seed in a process that runs
 no student code, computes the expected values there, sends only the inputs to the sandboxed notebook,
-and compares the plain-data results it gets back (see :mod:`course_lib.exercises.grading`). So the
+and compares the plain-data results it gets back (see :mod:`course_tools.grader.grading`). So the
 self-check and the grader test the same families of cases, with the same messages.
 
 Everything a case holds must be plain data (the grader ships it to the sandbox): tensors, numbers,

@@ -1,0 +1,123 @@
+r"""What an optimizer step costs: bytes moved, floating-point operations, time.
+
+* :func:`min_bytes_per_param` — the least an update can move: read :math:`\theta` and
+  :math:`g_t`, write :math:`\theta`, and read and write each of its :math:`k` state buffers,
+  :math:`(3 + 2k)` elements per parameter (12, 20, 28, 36 bytes in float32 for
+  :math:`k = 0, 1, 2, 3`);
+* :func:`rmw_bandwidth` — the bandwidth of an in-place read-modify-write (``x.neg_()``), the
+  kernel an optimizer step is made of (no write-allocate read, unlike ``copy_``), on arrays
+  larger than :func:`last_level_cache_bytes` for memory or smaller for the cache;
+* :func:`copy_bandwidth`, :func:`matmul_flops` — the device's copy bandwidth and its
+  matrix-multiply throughput (timed with :mod:`course_lib.measure.timing`), the two ceilings of a roofline: attainable flop/s
+  :math:`= \min(F_{\text{peak}},\ I \cdot B)` for arithmetic intensity :math:`I` flop/byte.
+
+What an implementation actually moves is counted by :mod:`course_lib.measure.traffic`.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import torch
+
+from course_lib.measure.timing import time_calls
+
+__all__ = [
+    "attainable_flops",
+    "copy_bandwidth",
+    "last_level_cache_bytes",
+    "matmul_flops",
+    "min_bytes_per_param",
+    "rmw_bandwidth",
+    "state_bytes_per_param",
+]
+
+
+def min_bytes_per_param(state_buffers: int, itemsize: int = 4, state_itemsize: int | None = None) -> int:
+    """Bytes a step must move per parameter: read θ and g, write θ; read and write each buffer.
+
+    ``state_itemsize`` (default ``itemsize``) prices lower-precision state, e.g. 2 for bfloat16.
+    """
+    # --- validation
+    if state_buffers < 0 or itemsize <= 0 or (state_itemsize is not None and state_itemsize <= 0):
+        raise ValueError(f"need state_buffers >= 0 and positive sizes, got {state_buffers}, {itemsize}, "
+                         f"{state_itemsize}")
+    # --- end validation
+    state_itemsize = itemsize if state_itemsize is None else state_itemsize
+    return 3 * itemsize + 2 * state_buffers * state_itemsize
+
+
+def state_bytes_per_param(optimizer: torch.optim.Optimizer) -> float:
+    """Bytes of per-parameter state (tensors of the parameter's size, not 0-d counters) per parameter."""
+    n_params = sum(p.numel() for group in optimizer.param_groups for p in group["params"])
+    if n_params == 0:
+        raise ValueError("the optimizer has no parameters")
+    total = 0
+    for state in optimizer.state.values():
+        for value in state.values():
+            if isinstance(value, torch.Tensor) and value.dim() > 0:
+                total += value.numel() * value.element_size()
+    return total / n_params
+
+
+def copy_bandwidth(numel: int, device: torch.device | str, repeats: int = 7) -> float:
+    """Bytes per second of ``dst.copy_(src)`` on float32 tensors: 2 × nbytes (read + write) / median time."""
+    if numel < 1:
+        raise ValueError(f"numel must be positive, got {numel}")
+    src = torch.empty(numel, device=device).normal_()  # written once: every page is mapped
+    dst = torch.empty(numel, device=device).normal_()
+    seconds = statistics.median(time_calls({"copy": lambda: dst.copy_(src)}, device, repeats)["copy"])
+    return 2 * numel * 4 / seconds
+
+
+def matmul_flops(n: int, device: torch.device | str, repeats: int = 5, dtype: torch.dtype = torch.float32) -> float:
+    """Floating-point operations per second of an n × n matrix product (2n³ per product), median."""
+    if n < 1:
+        raise ValueError(f"n must be positive, got {n}")
+    a = torch.empty(n, n, device=device, dtype=dtype).normal_()
+    b = torch.empty(n, n, device=device, dtype=dtype).normal_()
+    seconds = statistics.median(time_calls({"mm": lambda: a @ b}, device, repeats)["mm"])
+    return 2 * n**3 / seconds
+
+
+def attainable_flops(intensity: float, peak_flops: float, bandwidth: float) -> float:
+    """The roofline: min(peak flop/s, intensity [flop/byte] × bandwidth [byte/s])."""
+    if intensity < 0 or peak_flops <= 0 or bandwidth <= 0:
+        raise ValueError(f"need intensity >= 0 and positive ceilings, got {intensity}, {peak_flops}, {bandwidth}")
+    return min(peak_flops, intensity * bandwidth)
+
+
+def last_level_cache_bytes(device: torch.device | str) -> int | None:
+    """Size of the device's last-level cache in bytes (CUDA: its L2; CPU: the largest cache that
+    Linux lists for CPU 0), or ``None`` where the system does not say."""
+    device = torch.device(device)
+    if device.type != "cpu" and torch.cuda.is_available():
+        return int(torch.cuda.get_device_properties(device).L2_cache_size)
+    sizes = []
+    try:
+        from pathlib import Path
+
+        for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+            text = (index / "size").read_text().strip()
+            units = {"K": 2**10, "M": 2**20, "G": 2**30}
+            sizes.append(int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text))
+    except (OSError, ValueError, KeyError):
+        return None
+    return max(sizes) if sizes else None
+
+
+def rmw_bandwidth(numel: int, device: torch.device | str, repeats: int = 7, inner: int = 1) -> float:
+    """Bytes per second of an in-place read-modify-write, ``x.neg_()`` on ``numel`` float32 numbers.
+
+    Each call reads every byte of ``x`` and writes it back: 2 × nbytes. Unlike ``copy_``, whose
+    destination a write-allocating cache first reads (3 × nbytes cross the bus, 2 counted), an
+    in-place kernel writes lines it has just read, so the count is the traffic. The *best* of
+    ``repeats`` samples (each the mean of ``inner`` calls) is returned: a ceiling is the most the
+    machine did, not a typical run. On arrays several times the last-level cache this is the
+    memory bandwidth an optimizer step streams at; on arrays well inside it, the cache's.
+    """
+    if numel < 1:
+        raise ValueError(f"numel must be positive, got {numel}")
+    x = torch.empty(numel, device=device).normal_()  # written once: every page is mapped
+    seconds = min(time_calls({"rmw": x.neg_}, device, repeats, inner=inner)["rmw"])
+    return 2 * numel * 4 / seconds

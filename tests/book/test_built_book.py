@@ -1,0 +1,95 @@
+"""Checks of the built HTML book (run by `make test` right after the build; skipped otherwise).
+
+Set COURSE_BUILT_BOOK to the html folder (e.g. _build/html) to run them.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from course_tools.colab import repository_url
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = Path(os.environ.get("COURSE_BUILT_BOOK", ""))
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("COURSE_BUILT_BOOK"), reason="set COURSE_BUILT_BOOK=_build/html after building the book"
+)
+if HTML and not HTML.is_absolute():
+    HTML = ROOT / HTML
+
+
+def _page(name: str) -> str:
+    path = HTML / name
+    assert path.is_file(), f"{path} was not built"
+    return path.read_text(encoding="utf-8")
+
+
+def test_index_shows_the_preface_and_links_notation_and_bibliography():
+    index = _page("index.html")
+    assert "<h1>Preface" in index, "index.html must be the preface itself, not a redirect"
+    assert "chapters/notation.html" in index and "chapters/bibliography.html" in index
+
+
+def test_math_is_typeset_offline_by_the_mathjax_copy_in_the_book():
+    page = _page("chapters/notation.html")
+    assert re.search(r"\\\(|\\\[|class=\"math", page), "no math found on the notation page"
+    assert 'src="../_static/mathjax/tex-chtml.js"' in page, "MathJax must come from the book, not a CDN"
+    assert (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert (HTML / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+
+
+def test_bibliography_lists_the_required_papers():
+    page = _page("chapters/bibliography.html")
+    for name in ["Polyak", "Nesterov", "Sutskever", "Boulanger-Lewandowski", "Duchi", "Tieleman", "Zeiler",
+                 "Kingma", "Reddi", "Dozat", "Loshchilov", "Mandt", "Tai", "Kindermans"]:
+        assert name in page, f"{name} missing from the bibliography"
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "chapters").glob("*.ipynb")), ids=lambda p: p.name)
+def test_every_notebook_page_has_a_colab_button_for_the_configured_repository(notebook):
+    page = _page(f"chapters/{notebook.stem}.html")
+    repo = repository_url(ROOT / "_config.yml").removeprefix("https://github.com/")
+    expected = f"https://colab.research.google.com/github/{repo}/blob/main/chapters/{notebook.name}"
+    assert expected in page, f"no Colab button pointing at {expected}"
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "chapters").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebook_pages_hide_the_setup_cell_and_show_executed_outputs(notebook):
+    page = _page(f"chapters/{notebook.stem}.html")
+    assert "find_spec(&quot;course_lib&quot;)" not in page and 'find_spec("course_lib")' not in page
+    assert "cell_output" in page, "no executed output on the page"
+
+
+# --- the claims ledger (course_lib.claims; _ext/ledger.py writes _ledger/<page>.json) -------------------------
+LEDGER_PAGES = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", LEDGER_PAGES, ids=lambda p: p.name)
+def test_every_notebook_page_has_a_ledger_of_passing_claims_that_rule_out_wrong_answers(notebook):
+    import json
+
+    path = HTML / "_ledger" / f"chapters__{notebook.stem}.json"
+    assert path.is_file(), f"{notebook.name} has no claims ledger (its last cell must call ledger())"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["page"] == f"chapters/{notebook.stem}"
+    claims = data["claims"]
+    assert claims, f"{notebook.name}: empty ledger"
+    page = _page(f"chapters/{notebook.stem}.html")
+    assert page.count('class="claims-ledger"') == 1, "the ledger must be shown once, folded, on the page"
+    for c in claims:
+        assert c["passed"] is True, f"{notebook.name}: claim failed: {c['statement']}"
+        assert c["kind"] in {"close", "bound", "exact"}, c
+        if c["kind"] == "exact":
+            assert c["deviation"] <= 1, c
+            continue
+        assert c["rules_out"], f"{notebook.name}: {c['statement']!r} rules out no wrong answer"
+        for r in c["rules_out"]:
+            if c["kind"] == "close":
+                assert c["deviation"] <= 1, c
+                assert r["distance"] > 1, f"{notebook.name}: {c['statement']!r} cannot tell {r['name']!r} apart"
+                assert abs(r["value"] - c["expected"]) > c["tol"] or r["distance"] > 1, c
+            else:
+                assert c["deviation"] <= 0, c
+                assert r["distance"] > 0, f"{notebook.name}: {c['statement']!r}'s bound passes {r['name']!r}"

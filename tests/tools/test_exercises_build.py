@@ -1,0 +1,72 @@
+"""The student and solution versions and the book's markdown are generated from the sources, and are fresh."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_tools.build import notebooks as nbx
+from course_tools.build.generate import expected_files, sources
+from course_tools.colab import repository_url, setup_cell_source
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_generated_exercise_files_are_not_stale():
+    done = subprocess.run([sys.executable, "-m", "course_tools", "build", "--check"], check=False, cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", sources(ROOT), ids=lambda p: p.name)
+def test_source_notebook_is_valid(path):
+    assert nbx.validate(nbx.read(path), setup_cell_source(repository_url(ROOT / "_config.yml")),
+                        int(path.name[:2])) == []
+
+
+@pytest.mark.parametrize("path", sources(ROOT), ids=lambda p: p.name)
+def test_student_version_has_stubs_and_no_solutions_or_hidden_checks(path):
+    student = nbformat.reads(expected_files(ROOT)[ROOT / "exercises" / "student" / path.name], as_version=4)
+    text = "\n".join(c.source for c in student.cells)
+    assert "BEGIN SOLUTION" not in text and "hidden=True" not in text
+    assert not any(nbx.role(c) == "hidden" for c in student.cells)
+    for ex in nbx.exercises(nbx.read(path)):
+        answers = [c for c in student.cells if nbx.role(c) == "answer" and nbx.meta(c)["question"] == ex.question]
+        if ex.kind == "implement":
+            assert f'raise NotImplementedError("Exercise {ex.question}:' in answers[0].source
+            assert answers[0].source.startswith("def ")  # the signature and docstring stay
+        elif ex.kind == "predict":
+            assert "= ...  # your answer" in answers[0].source
+        else:
+            assert nbx.TEXT_PLACEHOLDER in answers[0].source
+
+
+def test_a_solution_inside_a_function_becomes_a_stub_that_keeps_the_signature():
+    source = 'def f(x):\n    """Doc."""\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION'
+    assert nbx.strip_solutions(source, "code", "3.1") == (
+        'def f(x):\n    """Doc."""\n    raise NotImplementedError("Exercise 3.1: replace this line with your code")'
+    )
+    assert nbx.remove_markers(source, "code") == 'def f(x):\n    """Doc."""\n    return 2 * x'
+    with pytest.raises(ValueError, match="never closed"):
+        nbx.strip_solutions("# BEGIN SOLUTION\nx = 1", "code", "3.1")
+
+
+def test_validation_catches_points_that_disagree_with_the_header():
+    nb = nbx.read(sources(ROOT)[0])
+    for cell in nb.cells:
+        if nbx.role(cell) == "hidden":
+            cell.metadata["exercise"]["points"] = 7
+            break
+    problems = nbx.validate(nb, setup_cell_source(repository_url(ROOT / "_config.yml")), 1)
+    assert any("hidden checks carry" in p for p in problems)
+
+
+def test_book_markdown_has_labelled_exercises_and_dropdown_solutions():
+    for path in sources(ROOT):
+        md = (ROOT / "exercises" / "book" / f"{path.stem}.md").read_text()
+        for ex in nbx.exercises(nbx.read(path)):
+            assert f":label: {ex.label}" in md and f"::::{{solution}} {ex.label}" in md
+        assert md.count(":class: dropdown") == len(nbx.exercises(nbx.read(path)))
+        assert "colab.research.google.com/github/" in md
