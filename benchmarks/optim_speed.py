@@ -85,13 +85,13 @@ def make_params(shapes: list[tuple[int, ...]], device: torch.device) -> list[tor
 
 def torch_variant(name: str | None, kwargs: dict[str, Any],
                   make: Callable[[], list[torch.Tensor]]) -> tuple[str, Any]:
-    """torch's fused step if it has one here, else foreach; (label, optimizer) or ('', None)."""
+    """torch's fused step if it has one here, else foreach, else its only one; (label, optimizer)."""
     cls = getattr(torch.optim, name, None) if name else None
     if cls is None:
         return "", None
-    for flag in ("fused", "foreach"):
+    for flag in ("fused", "foreach", "default"):  # torch.optim.Muon takes neither flag
         try:
-            opt = cls(make(), **kwargs, **{flag: True})
+            opt = cls(make(), **kwargs, **({} if flag == "default" else {flag: True}))
             opt.step()  # some versions check fused support only at the first step
             return flag, opt
         except (RuntimeError, TypeError, ValueError):
