@@ -1,30 +1,41 @@
 # The course's two commands (see README.md):
 #   make book   build the HTML book into _build/html, executing every notebook
-#   make test   run every test: unit tests, notebook checks, nbval, the book build, the built-page checks
-# Both create the virtual environment .venv when it is missing (or when pyproject.toml changed) and are
-# safe to run again.
+#   make test   run every test: lint, unit tests (which execute the exercise notebooks), the book build
+#               (which executes the chapters), the built-page checks and the browser test
+# Both create the virtual environment .venv when it is missing (or when pyproject.toml or the book's
+# constraints changed) and are safe to run again, and under `make -j`.
+#
+# Each notebook executes once per `make test`: the chapters in the book build (which fails on any cell
+# error), the exercise sources and student versions in tests/book/test_exercises_notebooks.py; the
+# solutions are the sources minus their hidden cells, which tests/tools/test_exercises_build.py proves
+# without executing them. `make nbval` still executes the chapters and the exercise sources under nbval.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints-book.txt | cksum | cut -d' ' -f1)
 JOBS   ?= 2
 
-.PHONY: book test env lint unit nbval build-check browser seeds robustness exercises clean benchmark
+.PHONY: book test env lint unit nbval build-check browser test-browser seeds robustness exercises clean benchmark
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints-book.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --editable '.[book,test]'
+	$(PY) -m pip install --quiet --constraint constraints-book.txt --editable '.[book,test]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 env: $(STAMP)
 
-book: env
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+# The build records when it started in _build/html/.build-started once it succeeds; the browser test
+# refuses a build older than any of its sources (tests/book/test_browser.py).
+BUILD_BOOK = rm -f _build/html/.build-started && started=$$(date +%s.%N) && $(VENV)/bin/jupyter-book build . -W -n --keep-going \
+	&& echo $$started > _build/html/.build-started
 
-test: env lint unit nbval build-check browser
+book: env
+	$(BUILD_BOOK)
+
+test: env lint unit build-check test-browser
 
 lint: env
 	$(VENV)/bin/ruff check course_lib course_tools tests benchmarks chapters _ext
@@ -32,25 +43,34 @@ lint: env
 # One thread per worker: with two workers on two cores, torch's default threading oversubscribes the CPU
 # (the notebooks then run several times slower).
 unit: env
-	OMP_NUM_THREADS=1 $(PY) -m pytest tests -n $(JOBS) -p no:cacheprovider
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests -n $(JOBS) -p no:cacheprovider --durations=15
 
-# Every chapter and every exercise notebook (solutions with their hidden checks) executes, on the CPU.
+# Not part of `make test` (the book build executes the chapters, the unit tests the exercise sources):
+# every chapter and exercise source under nbval, on the CPU.
 nbval: env
 	CUDA_VISIBLE_DEVICES="" OMP_NUM_THREADS=1 $(PY) -m pytest --nbval-lax -n $(JOBS) --dist loadfile -p no:cacheprovider \
-	    chapters exercises/source exercises/solutions
+	    chapters exercises/source
 
-# The book builds with warnings as errors, then the built pages are checked (Colab buttons, math, pages).
+# The book builds with warnings as errors, executing every chapter (a cell error fails the build), then
+# the built pages are checked (Colab buttons, math, pages).
 build-check: env
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	$(BUILD_BOOK)
 	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_built_book.py -p no:cacheprovider
 
 # The built pages in headless Chromium (tests/book/test_browser.py): console errors, math, overflow, animations, captions.
 BROWSER_HINT := The browser test needs headless Chromium: install it with 'sudo apt-get install -y chromium chromium-driver' (Debian), or run .ci/run, which installs it.
-browser: env
-	@{ command -v chromium || command -v chromium-browser; } >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
-	    || { echo "$(BROWSER_HINT)"; exit 1; }
-	@test -f _build/html/index.html || { echo "No built book in _build/html: run 'make book' first."; exit 1; }
+BROWSER_TEST = @{ command -v chromium || command -v chromium-browser; } >/dev/null 2>&1 \
+	    && command -v chromedriver >/dev/null 2>&1 || { echo "$(BROWSER_HINT)"; exit 1; }; \
+	test -f _build/html/.build-started || { echo "No complete build in _build/html: run 'make book' first."; exit 1; }; \
 	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_browser.py -p no:cacheprovider
+
+# `make browser`: the browser test alone, on the book `make book` built (refused if a source is newer).
+browser: env
+	$(BROWSER_TEST)
+
+# Within `make test` the browser test waits for the build (so `make -j test` is safe).
+test-browser: build-check
+	$(BROWSER_TEST)
 
 # Every chapter notebook and exercise solution under COURSE_SEED offsets 0..4: a table of pass / failing assert.
 SEEDS ?= 0 1 2 3 4

@@ -19,7 +19,7 @@ import torch
 
 from course_lib import get_device
 from course_lib.measure.timing import time_step
-from course_lib.measure.traffic import count_kernels
+from course_lib.measure.traffic import count_traffic
 from course_lib.optim import SGD, SutskeverSGD
 
 IMPLEMENTATIONS: dict[str, Callable[[list[torch.Tensor]], torch.optim.Optimizer]] = {
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             optimizer = make(params)
             optimizer.step(lambda: None)
             nbytes = sum(p.numel() * p.element_size() for p in params)
-            passes = count_kernels(lambda o=optimizer: o.step(lambda: None)).passes(nbytes)
+            passes = count_traffic(lambda o=optimizer: o.step(lambda: None)).passes(nbytes)
             times[impl] = time_step(lambda o=optimizer: o.step(lambda: None), repeats=args.repeats, warmup=3,
                                     device=device)
             cells.append((passes, times[impl]))

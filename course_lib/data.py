@@ -136,7 +136,7 @@ def extract_vendored(root: Path, vendored_dir: Path | None = None) -> None:
         if not source.is_file():
             raise FileNotFoundError(f"vendored MNIST file missing: {source}")
         target = raw / name
-        partial = target.with_suffix(".partial")
+        partial = target.with_suffix(f".partial-{os.getpid()}")  # processes extracting at once (make -j)
         try:
             with gzip.open(source, "rb") as fin, open(partial, "wb") as fout:
                 shutil.copyfileobj(fin, fout, length=1 << 20)

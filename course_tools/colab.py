@@ -76,10 +76,16 @@ def setup_cell_source(repository_url: str) -> str:
     return _TEMPLATE.format(url=repository_url.removesuffix("/"))
 
 
+def repository_config(config_path: str | Path = "_config.yml") -> dict:
+    """The ``repository`` section of the book's ``_config.yml`` (``{}`` when there is none)."""
+    config = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
+    section = config.get("repository") if isinstance(config, dict) else None
+    return section if isinstance(section, dict) else {}
+
+
 def repository_url(config_path: str | Path = "_config.yml") -> str:
     """Read ``repository.url`` from the book's ``_config.yml``."""
-    config = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
-    url = (config.get("repository") or {}).get("url") if isinstance(config, dict) else None
+    url = repository_config(config_path).get("url")
     if not isinstance(url, str) or not url:
         raise ValueError(f"{config_path}: no 'repository: url:' entry found")
     return url

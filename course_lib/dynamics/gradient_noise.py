@@ -17,7 +17,7 @@ produce the g_i.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -26,7 +26,6 @@ __all__ = [
     "centred_gram",
     "logistic_regression_hessian_products",
     "logistic_regression_per_example_gradients",
-    "loglog_slope",
     "noise_trace",
     "per_example_gradients",
     "sample_minibatch_gradients",
@@ -158,15 +157,6 @@ def _check_batch_size(batch_size: int, n: int, replacement: bool) -> None:
         raise ValueError(f"without replacement batch_size must be <= N = {n}, got {batch_size}")
     if not replacement and n < 2:
         raise ValueError("without replacement N must be >= 2")
-
-
-def loglog_slope(x: Sequence[float] | torch.Tensor, y: Sequence[float] | torch.Tensor) -> float:
-    """The least-squares slope of log y against log x (−1 for y ∝ 1/x)."""
-    lx = torch.log(torch.as_tensor(x, dtype=torch.float64))
-    ly = torch.log(torch.as_tensor(y, dtype=torch.float64))
-    lx, ly = lx - lx.mean(), ly - ly.mean()
-    return float((lx * ly).sum() / (lx * lx).sum())
-
 
 
 def logistic_regression_hessian_products(

@@ -53,17 +53,15 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib._checks import check_broadcasts_to, check_count
+from course_lib._checks import as_float64, check_broadcasts_to, check_count, finite
 
 __all__ = [
     "buffer_under_constant_gradient",
     "damped_flow",
     "damped_oscillator",
-    "euler_friction_parameters",
     "friction_and_step",
     "heavy_ball",
     "leapfrog_coefficients",
-    "leapfrog_parameters",
     "momentum_path",
     "nesterov_convex_momentum",
     "quadratic_damped_flow",
@@ -75,29 +73,15 @@ __all__ = [
 Gradient = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    return float(value)
-
-
-def _as_f64(x: float | torch.Tensor, name: str, device: torch.device | None = None) -> torch.Tensor:
-    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float64, device=device)
-    if t.is_complex() or not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64)):
-        raise ValueError(f"{name} must be real, got dtype {t.dtype}")
-    t = t.to(torch.float64)
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} must be finite, got {t}")
-    return t
-
-
-def damped_flow(grad: Gradient, friction: float) -> Callable[[torch.Tensor], torch.Tensor]:
+def damped_flow(
+    grad: Gradient, friction: float
+) -> Callable[[torch.Tensor], torch.Tensor]:
     r"""The vector field :math:`(\theta, \eta) \mapsto (\eta, -\zeta\eta - \nabla L(\theta))` of (ch3-system).
 
     The state is the concatenation ``torch.cat([theta, eta], -1)`` of shape ``(..., 2d)``, so the
     field can be handed to :func:`course_lib.dynamics.ode.rk4` or :func:`course_lib.dynamics.ode.euler`.
     """
-    zeta = _finite("friction", friction)
+    zeta = finite("friction", friction)
     if zeta < 0:
         raise ValueError(f"friction must be >= 0, got {friction!r}")
 
@@ -132,20 +116,22 @@ def damped_oscillator(
     broadcast against each other; the result is float64.
     """
     # --- validation
-    lam = _as_f64(curvature, "curvature")
-    zeta = _as_f64(friction, "friction", lam.device)
-    x0 = _as_f64(theta0, "theta0", lam.device)
-    v0 = _as_f64(eta0, "eta0", lam.device)
-    time = _as_f64(t, "t", lam.device)
+    lam = as_float64(curvature, "curvature")
+    zeta = as_float64(friction, "friction", lam.device)
+    x0 = as_float64(theta0, "theta0", lam.device)
+    v0 = as_float64(eta0, "eta0", lam.device)
+    time = as_float64(t, "t", lam.device)
     if (time < 0).any():
         raise ValueError("t must be >= 0")
     # --- end validation
     lam, zeta, x0, v0, time = torch.broadcast_tensors(lam, zeta, x0, v0, time)
-    omega = torch.sqrt((lam - zeta**2 / 4).to(torch.complex128))  # ω: real, imaginary or 0
+    # ω: real, imaginary or 0
+    omega = torch.sqrt((lam - zeta**2 / 4).to(torch.complex128))
     wt = omega * time
     C = torch.cos(wt).real
     safe = torch.where(omega == 0, torch.ones_like(omega), omega)
-    S = torch.where(omega == 0, time.to(torch.complex128), torch.sin(wt) / safe).real  # sin(ωt)/ω → t
+    # sin(ωt)/ω → t
+    S = torch.where(omega == 0, time.to(torch.complex128), torch.sin(wt) / safe).real
     decay = torch.exp(-zeta * time / 2)
     theta = decay * (x0 * C + (v0 + zeta * x0 / 2) * S)  # (ch3-oscillator)
     eta = decay * (v0 * C - (lam * x0 + zeta * v0 / 2) * S)
@@ -153,7 +139,11 @@ def damped_oscillator(
 
 
 def quadratic_damped_flow(
-    quadratic, theta0: torch.Tensor, eta0: torch.Tensor | None, friction: float, t: torch.Tensor
+    quadratic,
+    theta0: torch.Tensor,
+    eta0: torch.Tensor | None,
+    friction: float,
+    t: torch.Tensor,
 ) -> torch.Tensor:
     r"""The exact heavy-ball flow (ch3-system) on a :class:`~course_lib.landscapes.Quadratic`.
 
@@ -161,7 +151,7 @@ def quadratic_damped_flow(
     :func:`damped_oscillator`. Returns :math:`\theta(t_k)` of shape ``(len(t), *theta0.shape)``
     (float64); ``eta0`` defaults to rest (zero velocity).
     """
-    times = _as_f64(t, "t", theta0.device).reshape(-1)
+    times = as_float64(t, "t", theta0.device).reshape(-1)
     Q = quadratic.eigenvectors.to(theta0.device)
     lam = quadratic.eigenvalues.to(theta0.device)
     m = quadratic.minimizer.to(theta0.device)
@@ -182,6 +172,8 @@ def heavy_ball(
     v0: torch.Tensor | None = None,
     record_every: int = 1,
     return_velocity: bool = False,
+    lookahead: float | torch.Tensor | None = None,
+    momentum_schedule: Callable[[int], float | torch.Tensor] | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     r"""Momentum with the learning rate inside the velocity, for many trajectories at once.
 
@@ -198,6 +190,9 @@ def heavy_ball(
         v0: the initial velocity (zero by default, as every framework starts).
         record_every: keep every ``record_every``-th iterate (``n_steps`` must be a multiple).
         return_velocity: also return the recorded velocities.
+        lookahead, momentum_schedule: chapter 4's generalisation (:func:`momentum_path`): the
+            gradient taken at :math:`\theta_t + a\mu v_t` (``ch4-family``), and a momentum
+            :math:`\mu_t` that changes with the step :math:`t = 1, 2, \dots`.
 
     Returns:
         :math:`\theta_0, \theta_k, \dots, \theta_n` stacked along a new first dimension (and the
@@ -206,25 +201,37 @@ def heavy_ball(
     """
     # --- validation
     if not isinstance(theta0, torch.Tensor) or not theta0.is_floating_point():
-        raise ValueError(f"theta0 must be a floating-point tensor, got {type(theta0).__name__}")
+        raise ValueError(
+            f"theta0 must be a floating-point tensor, got {type(theta0).__name__}"
+        )
     check_count("n_steps", n_steps, 0)
     check_count("record_every", record_every, 1)
     if n_steps % record_every:
-        raise ValueError(f"n_steps={n_steps} must be a multiple of record_every={record_every}")
+        raise ValueError(
+            f"n_steps={n_steps} must be a multiple of record_every={record_every}"
+        )
     for name, value in (("lr", lr), ("momentum", momentum)):
         t = torch.as_tensor(value)
-        if not (torch.isfinite(t).all() and (t >= 0).all()):
+        plain = lookahead is None  # the heavy ball proper: no negative rate or momentum
+        if not (torch.isfinite(t).all() and (not plain or (t >= 0).all())):
             raise ValueError(f"{name} must be finite and >= 0 everywhere, got {value}")
         if isinstance(value, torch.Tensor):
             check_broadcasts_to(name, value, theta0.shape)
     if v0 is not None and v0.shape != theta0.shape:
-        raise ValueError(f"v0 must have theta0's shape {tuple(theta0.shape)}, got {tuple(v0.shape)}")
+        raise ValueError(
+            f"v0 must have theta0's shape {tuple(theta0.shape)}, got {tuple(v0.shape)}"
+        )
     # --- end validation
-    theta = theta0
+    theta, mu = theta0, momentum
     v = torch.zeros_like(theta0) if v0 is None else v0
     thetas, vs = [theta], [v]
     for n in range(1, n_steps + 1):
-        v = momentum * v - lr * grad(theta)  # v_{t+1} = μ v_t − γ ∇L(θ_t)  (ch3-momentum)
+        if momentum_schedule is not None:
+            mu = momentum_schedule(n)  # μ_t (chapter 4)
+        if lookahead is None:
+            v = mu * v - lr * grad(theta)  # v_{t+1} = μ v_t − γ ∇L(θ_t)  (ch3-momentum)
+        else:  # v_{t+1} = μ v_t − γ ∇L(θ_t + aμ v_t)  (ch4-family)
+            v = mu * v - lr * grad(theta + lookahead * mu * v)
         theta = theta + v  # θ_{t+1} = θ_t + v_{t+1}
         if n % record_every == 0:
             thetas.append(theta)
@@ -234,7 +241,9 @@ def heavy_ball(
     return torch.stack(thetas)
 
 
-def leapfrog_coefficients(friction: float, h: float, symmetric: bool = False) -> tuple[float, float]:
+def leapfrog_coefficients(
+    friction: float, h: float, symmetric: bool = False
+) -> tuple[float, float]:
     r"""The :math:`(\gamma, \mu)` of the momentum step that discretises (ch3-system) with step :math:`h`.
 
     With :math:`v_{t+1} = h\,\eta_{t+1/2}`, central differences for :math:`\dot\theta` and
@@ -245,24 +254,40 @@ def leapfrog_coefficients(friction: float, h: float, symmetric: bool = False) ->
        \text{explicit:}\quad & \mu = 1 - \zeta h, && \gamma = h^2; \\
        \text{symmetric:}\quad & \mu = \frac{1-\zeta h/2}{1+\zeta h/2}, &&
        \gamma = \frac{h^2}{1+\zeta h/2}.                                   \qquad\text{(ch3-coefficients)}
+
+    Source 004 uses both: the symmetric map for its leapfrog heavy ball (a second-order method for
+    the ODE) and the explicit one for its Nesterov scheme. The explicit map needs
+    :math:`\zeta h \le 1` (so that :math:`\mu \ge 0`).
     """
-    zeta, step = _finite("friction", friction), _finite("h", h)
+    zeta, step = finite("friction", friction), finite("h", h)
     if zeta < 0 or step <= 0:
-        raise ValueError(f"need friction >= 0 and h > 0, got friction={friction!r}, h={h!r}")
+        raise ValueError(
+            f"need friction >= 0 and h > 0, got friction={friction!r}, h={h!r}"
+        )
     if symmetric:
-        return step**2 / (1 + zeta * step / 2), (1 - zeta * step / 2) / (1 + zeta * step / 2)
+        return step**2 / (1 + zeta * step / 2), (1 - zeta * step / 2) / (
+            1 + zeta * step / 2
+        )
+    if zeta * step > 1:
+        raise ValueError(
+            f"need friction * h <= 1 so that momentum >= 0, got {zeta * step}"
+        )
     return step**2, 1 - zeta * step
 
 
-def friction_and_step(lr: float, momentum: float, symmetric: bool = False) -> tuple[float, float]:
+def friction_and_step(
+    lr: float, momentum: float, symmetric: bool = False
+) -> tuple[float, float]:
     r"""Invert :func:`leapfrog_coefficients`: the :math:`(\zeta, h)` a momentum step integrates.
 
     Explicit: :math:`h = \sqrt\gamma`, :math:`\zeta = (1-\mu)/h`. Symmetric:
     :math:`\zeta h = 2(1-\mu)/(1+\mu)`, :math:`h = \sqrt{2\gamma/(1+\mu)}`.
     """
-    gamma, mu = _finite("lr", lr), _finite("momentum", momentum)
+    gamma, mu = finite("lr", lr), finite("momentum", momentum)
     if gamma <= 0 or not 0 <= mu <= 1:
-        raise ValueError(f"need lr > 0 and 0 <= momentum <= 1, got lr={lr!r}, momentum={momentum!r}")
+        raise ValueError(
+            f"need lr > 0 and 0 <= momentum <= 1, got lr={lr!r}, momentum={momentum!r}"
+        )
     if symmetric:
         h = math.sqrt(2 * gamma / (1 + mu))
         return 2 * (1 - mu) / ((1 + mu) * h), h
@@ -277,9 +302,11 @@ def raised_momentum(momentum: float, ratio: float) -> float:
     :math:`\zeta = (1-\mu)/\sqrt\gamma`; keeping it while :math:`\gamma` becomes :math:`r\gamma`
     (so :math:`h` becomes :math:`\sqrt r\, h`) gives :math:`\mu'`.   (ch3-raise-momentum)
     """
-    mu, r = _finite("momentum", momentum), _finite("ratio", ratio)
+    mu, r = finite("momentum", momentum), finite("ratio", ratio)
     if not 0 <= mu <= 1 or r <= 0:
-        raise ValueError(f"need 0 <= momentum <= 1 and ratio > 0, got {momentum!r}, {ratio!r}")
+        raise ValueError(
+            f"need 0 <= momentum <= 1 and ratio > 0, got {momentum!r}, {ratio!r}"
+        )
     return 1 - (1 - mu) * math.sqrt(r)
 
 
@@ -296,7 +323,7 @@ def buffer_under_constant_gradient(
 
     so :math:`1/(1-\mu)` without dampening (10 at :math:`\mu = 0.9`) and 1 with :math:`\tau = \mu`.
     """
-    mu, tau = _finite("momentum", momentum), _finite("dampening", dampening)
+    mu, tau = finite("momentum", momentum), finite("dampening", dampening)
     if not 0 <= mu < 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
     steps = torch.as_tensor(n, dtype=torch.float64)
@@ -329,6 +356,9 @@ def momentum_path(
 ) -> torch.Tensor:
     r"""Iterate ``ch4-family`` from :math:`\theta_0` and return :math:`\theta_0, \dots, \theta_n`.
 
+    The heavy ball's iteration (:func:`heavy_ball`, the one implementation of both) with the
+    gradient taken at the look-ahead point, and hyperparameters given one per trajectory.
+
     Args:
         grad: :math:`\nabla L`, mapping shape ``(..., d)`` to ``(..., d)``.
         theta0: starts of shape ``(..., d)``; every leading index is its own trajectory.
@@ -346,52 +376,29 @@ def momentum_path(
     # --- validation
     if not isinstance(n_steps, int) or n_steps < 0:
         raise ValueError(f"n_steps must be a non-negative int, got {n_steps!r}")
-    if not isinstance(theta0, torch.Tensor) or not theta0.is_floating_point() or theta0.ndim == 0:
+    if (
+        not isinstance(theta0, torch.Tensor)
+        or not theta0.is_floating_point()
+        or theta0.ndim == 0
+    ):
         raise ValueError("theta0 must be a floating-point tensor of shape (..., d)")
     if velocity0 is not None and velocity0.shape != theta0.shape:
         raise ValueError(f"velocity0 must have theta0's shape {tuple(theta0.shape)}")
+
     # --- end validation
-    gamma = _batched(lr, theta0, "lr")
-    mu = _batched(momentum, theta0, "momentum")
-    a = _batched(lookahead, theta0, "lookahead")
-    theta = theta0.clone()
-    v = torch.zeros_like(theta0) if velocity0 is None else velocity0.clone()
-    path = [theta]
-    for t in range(1, n_steps + 1):
-        if momentum_schedule is not None:
-            mu = _batched(momentum_schedule(t), theta0, "momentum_schedule(t)")
-        v = mu * v - gamma * grad(theta + a * mu * v)  # v_{t+1} (ch4-family)
-        theta = theta + v  # θ_{t+1} = θ_t + v_{t+1}
-        path.append(theta)
-    return torch.stack(path)
+    def schedule(t: int) -> torch.Tensor:
+        return _batched(momentum_schedule(t), theta0, "momentum_schedule(t)")
 
-
-def leapfrog_parameters(step: float, friction: float) -> tuple[float, float]:
-    r"""Source 004's momentum from :math:`\theta'' + \zeta\theta' = -\nabla L` by leapfrog with step :math:`h`.
-
-    :math:`\gamma = h^2/(1+\zeta h/2)` and :math:`\mu = (1-\zeta h/2)/(1+\zeta h/2)`; returns
-    ``(lr, momentum)``. Heavy ball with these is a second-order method for the ODE.
-    """
-    _check_step_friction(step, friction)
-    return step**2 / (1 + friction * step / 2), (1 - friction * step / 2) / (1 + friction * step / 2)
-
-
-def euler_friction_parameters(step: float, friction: float) -> tuple[float, float]:
-    r"""Source 004's mapping for its Nesterov scheme: :math:`\gamma = h^2`, :math:`\mu = 1 - \zeta h`.
-
-    Returns ``(lr, momentum)``. Requires :math:`\zeta h \le 1` (so that :math:`\mu \ge 0`).
-    """
-    _check_step_friction(step, friction)
-    if friction * step > 1:
-        raise ValueError(f"need friction * step <= 1 so that momentum >= 0, got {friction * step}")
-    return step**2, 1 - friction * step
-
-
-def _check_step_friction(step: float, friction: float) -> None:
-    if not (step > 0 and math.isfinite(step)):
-        raise ValueError(f"step must be positive and finite, got {step}")
-    if not (friction >= 0 and math.isfinite(friction)):
-        raise ValueError(f"friction must be non-negative and finite, got {friction}")
+    return heavy_ball(  # the one iteration, with the gradient at the look-ahead point
+        grad,
+        theta0,
+        _batched(lr, theta0, "lr"),
+        _batched(momentum, theta0, "momentum"),
+        n_steps,
+        v0=velocity0,
+        lookahead=_batched(lookahead, theta0, "lookahead"),
+        momentum_schedule=None if momentum_schedule is None else schedule,
+    )
 
 
 def nesterov_convex_momentum(t: int) -> float:
@@ -454,7 +461,9 @@ def stationary_covariance(
     if (torch.as_tensor(noise_var) < 0).any():
         raise ValueError(f"noise_var must be >= 0, got {noise_var}")
     if (spectral_radius(lr, momentum, curvature, lookahead) >= 1).any():
-        raise ValueError("the iteration is not stable for these (lr, momentum, curvature, lookahead)")
+        raise ValueError(
+            "the iteration is not stable for these (lr, momentum, curvature, lookahead)"
+        )
     # --- end validation
     M = iteration_matrix(lr, momentum, curvature, lookahead)
     gamma = torch.as_tensor(lr, dtype=torch.float64)

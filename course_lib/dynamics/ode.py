@@ -27,10 +27,14 @@ __all__ = ["euler", "gradient_descent", "quadratic_flow", "rk4"]
 VectorField = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _check_common(y0: torch.Tensor, h: float | torch.Tensor, n_steps: int, name: str) -> None:
+def _check_common(
+    y0: torch.Tensor, h: float | torch.Tensor, n_steps: int, name: str
+) -> None:
     if not isinstance(y0, torch.Tensor) or not y0.is_floating_point():
-        raise ValueError(f"the initial state must be a floating-point tensor, got {type(y0).__name__}"
-                         + (f" of dtype {y0.dtype}" if isinstance(y0, torch.Tensor) else ""))
+        raise ValueError(
+            f"the initial state must be a floating-point tensor, got {type(y0).__name__}"
+            + (f" of dtype {y0.dtype}" if isinstance(y0, torch.Tensor) else "")
+        )
     check_count("n_steps", n_steps, 0)
     if isinstance(h, torch.Tensor):
         if not (torch.isfinite(h).all() and (h > 0).all()):
@@ -43,15 +47,19 @@ def _check_common(y0: torch.Tensor, h: float | torch.Tensor, n_steps: int, name:
 def _check_record_every(record_every: int, n_steps: int) -> None:
     check_count("record_every", record_every, 1)
     if n_steps % record_every:
-        raise ValueError(f"n_steps={n_steps} must be a multiple of record_every={record_every}, "
-                         f"so that the last state is recorded")
+        raise ValueError(
+            f"n_steps={n_steps} must be a multiple of record_every={record_every}, "
+            f"so that the last state is recorded"
+        )
 
 
 def _field(f: VectorField, y: torch.Tensor) -> torch.Tensor:
     v = f(y)
     if not isinstance(v, torch.Tensor) or v.shape != y.shape:
         shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
-        raise ValueError(f"the vector field must return a tensor of the state's shape {tuple(y.shape)}, got {shape}")
+        raise ValueError(
+            f"the vector field must return a tensor of the state's shape {tuple(y.shape)}, got {shape}"
+        )
     return v
 
 
@@ -122,12 +130,19 @@ def gradient_descent(
     # --- validation
     _check_common(theta0, lr, n_steps, "lr (the learning rate gamma)")
     # --- end validation
-    return euler(lambda theta: -grad(theta), theta0, lr, n_steps,  # (ch1-gd) = (ch1-euler)
-                 record_every=record_every)
+    # (ch1-gd) = (ch1-euler)
+    return euler(
+        lambda theta: -grad(theta), theta0, lr, n_steps, record_every=record_every
+    )
 
 
 def rk4(
-    f: VectorField, y0: torch.Tensor, h: float | torch.Tensor, n_steps: int, *, record_every: int = 1
+    f: VectorField,
+    y0: torch.Tensor,
+    h: float | torch.Tensor,
+    n_steps: int,
+    *,
+    record_every: int = 1,
 ) -> torch.Tensor:
     r"""The classical Runge--Kutta method of order 4 for :math:`y' = f(y)` (global error :math:`O(h^4)`).
 
@@ -150,7 +165,9 @@ def rk4(
     return torch.stack(ys)
 
 
-def quadratic_flow(quadratic, theta0: torch.Tensor, t: Sequence[float] | torch.Tensor) -> torch.Tensor:
+def quadratic_flow(
+    quadratic, theta0: torch.Tensor, t: Sequence[float] | torch.Tensor
+) -> torch.Tensor:
     r"""The exact gradient flow of a quadratic (eq. ``ch1-quad-flow``).
 
     For :math:`L(\theta) = \tfrac12(\theta-\theta^*)^\top H(\theta-\theta^*)` with
@@ -170,21 +187,30 @@ def quadratic_flow(quadratic, theta0: torch.Tensor, t: Sequence[float] | torch.T
     """
     # --- validation
     if not isinstance(theta0, torch.Tensor) or not theta0.is_floating_point():
-        raise ValueError(f"theta0 must be a floating-point tensor, got {type(theta0).__name__}")
+        raise ValueError(
+            f"theta0 must be a floating-point tensor, got {type(theta0).__name__}"
+        )
     if theta0.ndim == 0 or theta0.shape[-1] != quadratic.dim:
-        raise ValueError(f"theta0 must have shape (..., {quadratic.dim}), got {tuple(theta0.shape)}")
+        raise ValueError(
+            f"theta0 must have shape (..., {quadratic.dim}), got {tuple(theta0.shape)}"
+        )
     # --- end validation
     times = torch.as_tensor(t, dtype=torch.float64).to(theta0.device)
     # --- validation
     if times.ndim != 1:
-        raise ValueError(f"t must be a 1-D sequence of times, got shape {tuple(times.shape)}")
+        raise ValueError(
+            f"t must be a 1-D sequence of times, got shape {tuple(times.shape)}"
+        )
     if not (torch.isfinite(times).all() and (times >= 0).all()):
         raise ValueError(f"t must hold finite times >= 0, got {times}")
     # --- end validation
     Q = quadratic.eigenvectors.to(theta0.device)
     lam = quadratic.eigenvalues.to(theta0.device)
     m = quadratic.minimizer.to(theta0.device)
-    c0 = (theta0.to(torch.float64) - m) @ Q              # eigen-coordinates of the start error
-    decay = torch.exp(-times[:, None] * lam)               # e^{-lambda_i t}, shape (T, d)
-    decay = decay.reshape(len(times), *([1] * (theta0.ndim - 1)), -1)  # over the batch dims
+    # eigen-coordinates of the start error
+    c0 = (theta0.to(torch.float64) - m) @ Q
+    # e^{-lambda_i t}, shape (T, d)
+    decay = torch.exp(-times[:, None] * lam)
+    # over the batch dims
+    decay = decay.reshape(len(times), *([1] * (theta0.ndim - 1)), -1)
     return (m + (c0 * decay) @ Q.T).to(theta0.dtype)

@@ -29,6 +29,8 @@ import math
 
 import torch
 
+from course_lib._checks import as_float64
+
 __all__ = [
     "convergence_rate",
     "iteration_matrix",
@@ -42,27 +44,19 @@ __all__ = [
 Number = float | torch.Tensor
 
 
-def _f64(x: Number, name: str) -> torch.Tensor:
-    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float64)
-    if t.is_complex():
-        raise ValueError(f"{name} must be real, got dtype {t.dtype}")
-    t = t.to(torch.float64)
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} must be finite, got {t}")
-    return t
-
-
-def _coefficients(lr: Number, momentum: Number, curvature: Number, lookahead: Number
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+def _coefficients(
+    lr: Number, momentum: Number, curvature: Number, lookahead: Number
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The trace :math:`T = 1+\\mu-x(1+a\\mu)` and determinant :math:`D = \\mu(1-ax)` of :math:`M`."""
-    gamma, mu = _f64(lr, "lr"), _f64(momentum, "momentum")
-    lam, a = _f64(curvature, "curvature"), _f64(lookahead, "lookahead")
+    gamma, mu = as_float64(lr, "lr"), as_float64(momentum, "momentum")
+    lam, a = as_float64(curvature, "curvature"), as_float64(lookahead, "lookahead")
     x = gamma * lam
     return 1 + mu - x * (1 + a * mu), mu * (1 - a * x)
 
 
-def iteration_matrix(lr: Number, momentum: Number, curvature: Number, lookahead: Number = 0.0
-                     ) -> torch.Tensor:
+def iteration_matrix(
+    lr: Number, momentum: Number, curvature: Number, lookahead: Number = 0.0
+) -> torch.Tensor:
     r"""The matrix :math:`M` of (ch3-recursion): :math:`(e_{t+1}, e_t) = M\,(e_t, e_{t-1})`, shape ``(..., 2, 2)``."""
     T, D = _coefficients(lr, momentum, curvature, lookahead)
     T, D = torch.broadcast_tensors(T, D)
@@ -71,8 +65,9 @@ def iteration_matrix(lr: Number, momentum: Number, curvature: Number, lookahead:
     return torch.stack([top, bottom], dim=-2)
 
 
-def spectral_radius(lr: Number, momentum: Number, curvature: Number, lookahead: Number = 0.0
-                    ) -> torch.Tensor:
+def spectral_radius(
+    lr: Number, momentum: Number, curvature: Number, lookahead: Number = 0.0
+) -> torch.Tensor:
     r"""The larger modulus of the roots of :math:`z^2 - Tz + D` (the eigenvalues of :math:`M`).
 
     .. math::
@@ -87,22 +82,27 @@ def spectral_radius(lr: Number, momentum: Number, curvature: Number, lookahead: 
     return torch.maximum((T + disc).abs(), (T - disc).abs()) / 2
 
 
-def convergence_rate(lr: Number, momentum: Number, eigenvalues: Number, lookahead: Number = 0.0
-                     ) -> torch.Tensor:
+def convergence_rate(
+    lr: Number, momentum: Number, eigenvalues: Number, lookahead: Number = 0.0
+) -> torch.Tensor:
     r"""The worst rate :math:`\max_i \rho(\gamma, \mu, \lambda_i)` over the last dimension of ``eigenvalues``.
 
     ``lr`` and ``momentum`` (and ``lookahead``) of shape ``(...)`` broadcast against
     ``eigenvalues[..., i]``; a 1-D spectrum of shape ``(k,)`` is shared by every :math:`(\gamma, \mu)`.
     """
-    lam = _f64(eigenvalues, "eigenvalues")
+    lam = as_float64(eigenvalues, "eigenvalues")
     if lam.ndim == 0:
         lam = lam.reshape(1)
-    expand = [_f64(v, n).unsqueeze(-1) for v, n in ((lr, "lr"), (momentum, "momentum"),
-                                                     (lookahead, "lookahead"))]
+    expand = [
+        as_float64(v, n).unsqueeze(-1)
+        for v, n in ((lr, "lr"), (momentum, "momentum"), (lookahead, "lookahead"))
+    ]
     return spectral_radius(expand[0], expand[1], lam, expand[2]).amax(-1)
 
 
-def stable_interval(momentum: Number, lookahead: Number = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def stable_interval(
+    momentum: Number, lookahead: Number = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""The open interval :math:`(x_-, x_+)` of :math:`x = \gamma\lambda > 0` where both roots satisfy :math:`|z| < 1`.
 
     The Jury (Schur--Cohn) conditions for :math:`z^2 - Tz + D` are :math:`1 - T + D > 0`,
@@ -121,7 +121,9 @@ def stable_interval(momentum: Number, lookahead: Number = 0.0) -> tuple[torch.Te
     condition :math:`D < 1` gives a lower end :math:`(\mu-1)/(a\mu) > 0`. An empty interval is
     returned as :math:`x_- = x_+ = 0`.
     """
-    mu, a = torch.broadcast_tensors(_f64(momentum, "momentum"), _f64(lookahead, "lookahead"))
+    mu, a = torch.broadcast_tensors(
+        as_float64(momentum, "momentum"), as_float64(lookahead, "lookahead")
+    )
     constraints = [  # p + q x > 0
         (torch.zeros_like(mu), torch.ones_like(mu)),
         (2 * (1 + mu), -(1 + 2 * a * mu)),
@@ -152,7 +154,11 @@ def stability_limit(momentum: Number, lookahead: Number = 0.0) -> torch.Tensor:
 
 def _condition(mu_min: float, L: float) -> float:
     for name, v in (("mu_min", mu_min), ("L", L)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float))
+            or not math.isfinite(v)
+        ):
             raise ValueError(f"{name} must be a finite real number, got {v!r}")
     if not 0 < mu_min <= L:
         raise ValueError(f"need 0 < mu_min <= L, got mu_min={mu_min!r}, L={L!r}")

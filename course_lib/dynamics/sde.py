@@ -88,8 +88,10 @@ def euler_maruyama(
     """
     # --- validation
     if not isinstance(theta0, torch.Tensor) or not theta0.is_floating_point():
-        raise ValueError(f"theta0 must be a floating-point torch.Tensor, got {type(theta0).__name__} "
-                         f"{getattr(theta0, 'dtype', '')}")
+        raise ValueError(
+            f"theta0 must be a floating-point torch.Tensor, got {type(theta0).__name__} "
+            f"{getattr(theta0, 'dtype', '')}"
+        )
     h = check_positive("h", h)
     n_steps = check_count("n_steps", n_steps, 0)
     record_every = check_count("record_every", record_every, 1)
@@ -97,13 +99,20 @@ def euler_maruyama(
         if not torch.all(torch.isfinite(diffusion)) or torch.any(diffusion < 0):
             raise ValueError("diffusion must be finite and >= 0 everywhere")
         check_broadcasts_to("diffusion", diffusion, theta0.shape, what="theta0")
-    elif isinstance(diffusion, bool) or not isinstance(diffusion, (int, float)) or not math.isfinite(diffusion) \
-            or diffusion < 0:
-        raise ValueError(f"diffusion must be a finite float >= 0 or a tensor, got {diffusion!r}")
+    elif (
+        isinstance(diffusion, bool)
+        or not isinstance(diffusion, (int, float))
+        or not math.isfinite(diffusion)
+        or diffusion < 0
+    ):
+        raise ValueError(
+            f"diffusion must be a finite float >= 0 or a tensor, got {diffusion!r}"
+        )
     # --- end validation
     if isinstance(diffusion, torch.Tensor):
         diffusion = diffusion.to(device=theta0.device, dtype=theta0.dtype)
-    noise_scale = diffusion * math.sqrt(h)  # diffusion times the std of the Brownian increment
+    # diffusion times the std of the Brownian increment
+    noise_scale = diffusion * math.sqrt(h)
     theta = theta0.clone()
     records = theta0.new_empty((n_steps // record_every + 1, *theta0.shape))
     records[0] = theta
@@ -111,10 +120,13 @@ def euler_maruyama(
         step = drift(theta)
         # --- validation
         if step.shape != theta.shape:
-            raise ValueError(f"drift returned shape {tuple(step.shape)} for a state of shape {tuple(theta.shape)}")
+            raise ValueError(
+                f"drift returned shape {tuple(step.shape)} for a state of shape {tuple(theta.shape)}"
+            )
         # --- end validation
-        z = torch.randn(theta.shape, generator=generator,
-                        dtype=theta.dtype, device=theta.device)  # z_n ~ N(0, I)
+        z = torch.randn(
+            theta.shape, generator=generator, dtype=theta.dtype, device=theta.device
+        )  # z_n ~ N(0, I)
         theta = theta + h * step + noise_scale * z  # (ch2-em)
         if n % record_every == 0:
             records[n // record_every] = theta
@@ -128,8 +140,11 @@ def langevin_diffusion(lr: float, sigma2: float, batch_size: int) -> float:
     step of size γ moves it by −γ∇L plus Gaussian noise of covariance γ · diffusion² · I. Equal second
     moments give diffusion² = γσ²/B.
     """
-    return math.sqrt(check_positive("lr", lr) * check_positive("sigma2", sigma2)
-                     / check_count("batch_size", batch_size, 1))
+    return math.sqrt(
+        check_positive("lr", lr)
+        * check_positive("sigma2", sigma2)
+        / check_count("batch_size", batch_size, 1)
+    )
 
 
 def sgd_temperature(lr: float, sigma2: float, batch_size: int) -> float:
@@ -141,15 +156,24 @@ def sgd_temperature(lr: float, sigma2: float, batch_size: int) -> float:
 
 
 def _grid(grid: torch.Tensor) -> torch.Tensor:
-    if not isinstance(grid, torch.Tensor) or grid.ndim != 1 or grid.numel() < 2 or not grid.is_floating_point():
-        raise ValueError("grid must be a 1-D floating-point tensor with at least 2 points")
+    if (
+        not isinstance(grid, torch.Tensor)
+        or grid.ndim != 1
+        or grid.numel() < 2
+        or not grid.is_floating_point()
+    ):
+        raise ValueError(
+            "grid must be a 1-D floating-point tensor with at least 2 points"
+        )
     if not torch.all(grid[1:] > grid[:-1]):
         raise ValueError("grid must be strictly increasing")
     return grid
 
 
 def gibbs_density(
-    potential: Callable[[torch.Tensor], torch.Tensor], grid: torch.Tensor, temperature: float
+    potential: Callable[[torch.Tensor], torch.Tensor],
+    grid: torch.Tensor,
+    temperature: float,
 ) -> torch.Tensor:
     """The Gibbs density p(θ) = exp(−L(θ)/T) / Z on a 1-D grid, normalised by the trapezoidal rule (ch2-gibbs).
 
@@ -178,8 +202,12 @@ def gibbs_bin_probabilities(
     """
     edges = _grid(edges)
     points_per_bin = check_count("points_per_bin", points_per_bin, 1)
-    fractions = torch.arange(points_per_bin, dtype=edges.dtype, device=edges.device) / points_per_bin
-    starts = edges[:-1, None] + (edges[1:] - edges[:-1])[:, None] * fractions  # (bins, points_per_bin)
+    fractions = (
+        torch.arange(points_per_bin, dtype=edges.dtype, device=edges.device)
+        / points_per_bin
+    )
+    # (bins, points_per_bin)
+    starts = edges[:-1, None] + (edges[1:] - edges[:-1])[:, None] * fractions
     fine = torch.cat([starts.reshape(-1), edges[-1:]])
     density = gibbs_density(potential, fine, temperature)
     pieces = 0.5 * (density[1:] + density[:-1]) * (fine[1:] - fine[:-1])
@@ -211,14 +239,20 @@ def total_variation(p: torch.Tensor, q: torch.Tensor, atol: float = 1e-6) -> flo
     non-negative, of equal shape, and sum to 1 within ``atol``.
     """
     if p.shape != q.shape:
-        raise ValueError(f"p and q must have the same shape, got {tuple(p.shape)} and {tuple(q.shape)}")
+        raise ValueError(
+            f"p and q must have the same shape, got {tuple(p.shape)} and {tuple(q.shape)}"
+        )
     for name, v in (("p", p), ("q", q)):
         if torch.any(v < 0) or abs(float(v.sum()) - 1.0) > atol:
-            raise ValueError(f"{name} must be non-negative and sum to 1, got sum {float(v.sum())!r}")
+            raise ValueError(
+                f"{name} must be non-negative and sum to 1, got sum {float(v.sum())!r}"
+            )
     return 0.5 * float((p - q).abs().sum())
 
 
-def ou_stationary_variance(lr: float, sigma2: float, batch_size: int, curvature: float) -> float:
+def ou_stationary_variance(
+    lr: float, sigma2: float, batch_size: int, curvature: float
+) -> float:
     """The stationary variance γσ²/(2Bλ) of the Langevin equation on a quadratic (ch2-ou-var).
 
     On L(θ) = λθ²/2 the SDE (ch2-langevin) is the Ornstein–Uhlenbeck process dθ = −λθ dt + s dW with
@@ -226,10 +260,14 @@ def ou_stationary_variance(lr: float, sigma2: float, batch_size: int, curvature:
     T = s²/2. This is the continuous-time prediction for SGD; the exact value for the discrete SGD
     recursion is :func:`sgd_quadratic_stationary_variance`.
     """
-    return sgd_temperature(lr, sigma2, batch_size) / check_positive("curvature", curvature)
+    return sgd_temperature(lr, sigma2, batch_size) / check_positive(
+        "curvature", curvature
+    )
 
 
-def sgd_quadratic_stationary_variance(lr: float, sigma2: float, batch_size: int, curvature: float) -> float:
+def sgd_quadratic_stationary_variance(
+    lr: float, sigma2: float, batch_size: int, curvature: float
+) -> float:
     """The exact stationary variance γσ²/(Bλ(2 − γλ)) of SGD on a quadratic of curvature λ (ch2-sgd-var).
 
     SGD with an unbiased gradient error ξ_n of variance σ²/B, independent across steps, on
@@ -241,13 +279,22 @@ def sgd_quadratic_stationary_variance(lr: float, sigma2: float, batch_size: int,
     """
     lr, curvature = check_positive("lr", lr), check_positive("curvature", curvature)
     if lr * curvature >= 2:
-        raise ValueError(f"SGD on a quadratic has a stationary law only if lr * curvature < 2, got {lr * curvature!r}")
-    return lr * check_positive("sigma2", sigma2) / (check_count("batch_size", batch_size, 1) * curvature
-                                                     * (2 - lr * curvature))
+        raise ValueError(
+            "SGD on a quadratic has a stationary law only if lr * curvature < 2, "
+            f"got {lr * curvature!r}"
+        )
+    return (
+        lr
+        * check_positive("sigma2", sigma2)
+        / (check_count("batch_size", batch_size, 1) * curvature * (2 - lr * curvature))
+    )
 
 
 def em_stationary_probabilities(
-    drift: Callable[[torch.Tensor], torch.Tensor], edges: torch.Tensor, h: float, diffusion: float
+    drift: Callable[[torch.Tensor], torch.Tensor],
+    edges: torch.Tensor,
+    h: float,
+    diffusion: float,
 ) -> torch.Tensor:
     r"""The stationary law of the 1-D Euler--Maruyama *chain* (not of the SDE), on the bins of ``edges``.
 
@@ -265,14 +312,18 @@ def em_stationary_probabilities(
     diffusion = check_positive("diffusion", diffusion)
     # --- end validation
     centres = 0.5 * (edges[1:] + edges[:-1])
-    mean = centres + h * drift(centres)                                 # (bins,)
+    mean = centres + h * drift(centres)  # (bins,)
     std = diffusion * math.sqrt(h)
-    cdf = torch.special.ndtr((edges[None, :] - mean[:, None]) / std)   # (bins, bins + 1)
-    P = cdf[:, 1:] - cdf[:, :-1]                                        # P[i, j] = P(bin i -> bin j)
+    # (bins, bins + 1)
+    cdf = torch.special.ndtr((edges[None, :] - mean[:, None]) / std)
+    # P[i, j] = P(bin i -> bin j)
+    P = cdf[:, 1:] - cdf[:, :-1]
     P = P / P.sum(dim=1, keepdim=True)
     n = len(centres)
-    A = P.T - torch.eye(n, dtype=P.dtype, device=P.device)             # (P^T - I) pi = 0 ...
-    A[-1] = 1.0                                                         # ... with sum(pi) = 1
+    # (P^T - I) pi = 0 ...
+    A = P.T - torch.eye(n, dtype=P.dtype, device=P.device)
+    # ... with sum(pi) = 1
+    A[-1] = 1.0
     rhs = torch.zeros(n, dtype=P.dtype, device=P.device)
     rhs[-1] = 1.0
     pi = torch.linalg.solve(A, rhs).clamp_min(0)

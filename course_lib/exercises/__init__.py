@@ -20,8 +20,8 @@ The modules here:
   ``harness`` (the grader's agent inside the sandbox, which runs the student's code).
 """
 
-from course_lib.exercises.checks import CheckResult, check_function, check_number
+from course_lib.exercises.checks import CheckResult
 from course_lib.exercises.registry import check, questions
 from course_lib.exercises.spec import Case
 
-__all__ = ["Case", "CheckResult", "check", "check_function", "check_number", "questions"]
+__all__ = ["Case", "CheckResult", "check", "questions"]

@@ -8,8 +8,6 @@
   device, NaN, values — with hints: a known factor such as N/(N − 1), a sign flip, "did you forget
   `return`?", one tensor appended at every step).
 * :func:`judge_number` does the same for a predicted number.
-* :func:`check_function` and :func:`check_number` are the old in-process API, kept for chapter modules
-  not yet ported to :mod:`course_lib.exercises.spec` (self-check only).
 
 Nothing here raises into the notebook: whatever the student's code does, the worst outcome is a result
 whose message says what happened.
@@ -99,12 +97,24 @@ class _TimeLimitExceeded(BaseException):
     """Raised inside the student's code by the alarm (a BaseException so ``except Exception`` can't eat it)."""
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[bool]:
-    """Interrupt the block with :class:`_TimeLimitExceeded` after ``seconds`` (SIGALRM, main thread only).
+#: In the grader a case's time limit counts CPU seconds, which a loaded machine does not stretch; a call
+#: that sleeps or blocks (and so uses no CPU) is stopped after :func:`wall_limit` wall-clock seconds.
+WALL_FACTOR = 5.0
 
-    Yields whether the alarm is armed; where it can't be (Windows, a worker thread) the caller measures
-    the elapsed time instead and reports "too slow" afterwards.
+
+def wall_limit(seconds: float) -> float:
+    """The wall-clock backstop of a CPU-time limit of ``seconds``."""
+    return max(WALL_FACTOR * seconds, seconds + 10.0)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, cpu: bool = False) -> Iterator[bool]:
+    """Interrupt the block with :class:`_TimeLimitExceeded` after ``seconds`` (main thread only).
+
+    Wall-clock seconds (SIGALRM), or with ``cpu`` the process's CPU seconds (SIGPROF) with a
+    wall-clock backstop of :func:`wall_limit`. Yields whether the alarm is armed; where it can't be
+    (Windows, a worker thread) the caller measures the elapsed time instead and reports "too slow"
+    afterwards.
     """
     armed = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if not armed:
@@ -114,13 +124,17 @@ def time_limit(seconds: float) -> Iterator[bool]:
     def _alarm(signum: int, frame: Any) -> None:
         raise _TimeLimitExceeded
 
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = {s: signal.signal(s, _alarm) for s in (signal.SIGALRM, signal.SIGPROF)}
+    if cpu:
+        signal.setitimer(signal.ITIMER_PROF, seconds)
+    signal.setitimer(signal.ITIMER_REAL, wall_limit(seconds) if cpu else seconds)
     try:
         yield True
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def clone(obj: Any) -> Any:
@@ -229,19 +243,22 @@ class Outcome:
 def call_student(
     student: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], arg_names: Sequence[str],
     time_limit_s: float,
+    cpu: bool = False,
 ) -> dict[str, Any]:
     """Call the student's function on copies of the inputs; what happened, as plain data (never raises).
 
-    Used in the notebook by the self-check and, inside the sandbox, by the grader's harness — so both
-    sides see a student's function through the same plain-data outcome.
+    Used in the notebook by the self-check (wall-clock limit) and, inside the sandbox, by the grader's
+    harness (``cpu=True``: a limit in CPU seconds, see :func:`time_limit`) — so both sides see a
+    student's function through the same plain-data outcome.
     """
     from course_lib.exercises import wire
 
     args, kwargs = clone(args), clone(kwargs)
     before = clone((args, kwargs))
-    start = time.perf_counter()
+    clock = time.process_time if cpu else time.perf_counter
+    start = clock()
     try:
-        with time_limit(time_limit_s):
+        with time_limit(time_limit_s, cpu):
             got = student(*args, **kwargs)
     except NotImplementedError:
         return {"status": "not_implemented"}
@@ -254,7 +271,7 @@ def call_student(
         if "can't allocate memory" in text or "not enough memory" in text:
             text = f"{type(exc).__name__}: out of memory ({str(exc)[:120]})"
         return {"status": "raised", "error": text[:500], "where": student_line(exc, student)}
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     if elapsed > time_limit_s:
         return {"status": "timeout", "detail": f"{time_limit_s:g}", "elapsed": elapsed}
     names = list(arg_names) + [f"argument {i + 1}" for i in range(len(arg_names), len(args))]
@@ -453,50 +470,6 @@ def passed_message(question: str, total: int) -> str:
     return f"Exercise {question}: passed — all {total} cases agree with the reference. ✓"
 
 
-def check_function(
-    question: str,
-    student: Any,
-    reference: Callable[..., Any],
-    cases: Sequence[Case],
-    *,
-    hidden: bool = False,
-    rtol: float = 1e-5,
-    atol: float = 1e-8,
-    step_dim: bool = True,
-    time_limit_s: float = 2.0,
-    input_hint: str = "",
-) -> CheckResult:
-    """Run ``student`` and ``reference`` on every case in this process and report the first disagreement.
-
-    The old, in-process API (kept for chapter modules not yet ported to :mod:`course_lib.exercises.spec`;
-    the trusted grader cannot use it). ``cases`` hold ready-made arguments (functions included).
-    """
-    total = len(cases)
-    if not callable(student):
-        if student is Ellipsis or student is None:
-            return CheckResult(question, "not_implemented", _not_implemented_message(question), 0, total, hidden)
-        return CheckResult(
-            question, "failed", f"Exercise {question}: expected a function, got {describe(student)}.", 0, total, hidden
-        )
-    for i, case in enumerate(cases, start=1):
-        label = case.label(i, total) if hasattr(case, "label") else f"case {i} of {total}"
-        try:
-            expected = (case.reference or reference)(*clone(case.args), **clone(case.kwargs))
-        except Exception as exc:  # noqa: BLE001 - never raise into the notebook
-            return CheckResult(
-                question, "internal_error",
-                f"Exercise {question}: the check itself failed ({type(exc).__name__}: {exc}). "
-                f"Please tell your instructor.", i - 1, total, hidden,
-            )
-        plain = call_student(student, tuple(case.args), dict(case.kwargs), _arg_names(reference, len(case.args)),
-                             time_limit_s)
-        verdict = judge(question, Outcome.from_plain(plain), expected, label, rtol=rtol, atol=atol,
-                        steps=step_dim, input_hint=input_hint, ratios=getattr(case, "ratios", None))
-        if verdict is not None:
-            return CheckResult(question, verdict[0], verdict[1], i - 1, total, hidden)
-    return CheckResult(question, "passed", passed_message(question, total), total, total, hidden)
-
-
 def as_number(answer: Any) -> float | None:
     """The answer as a float, or None when it is not a single real number."""
     from course_lib.exercises import wire
@@ -550,34 +523,6 @@ def judge_number(
     return CheckResult(question, "failed", msg, 1, 1, hidden)
 
 
-def check_number(
-    question: str,
-    answer: Any,
-    compute: Callable[[], tuple[float, str]],
-    *,
-    rtol: float = 0.01,
-    hidden: bool = False,
-    reveal: bool = False,
-) -> CheckResult:
-    """Compare a predicted number with the computed one (predict, then verify), in this process.
-
-    ``compute`` returns the value and one sentence on how it was verified (e.g. by simulation).
-    """
-    if answer is not Ellipsis and answer is not None and as_number(answer) is None:
-        return judge_number(question, answer, 0.0, "", rtol=rtol, hidden=hidden, reveal=reveal)
-    if answer is Ellipsis or answer is None:
-        return judge_number(question, answer, 0.0, "", rtol=rtol, hidden=hidden, reveal=reveal)
-    try:
-        truth, how = compute()
-    except Exception as exc:  # noqa: BLE001 - never raise into the notebook
-        return CheckResult(
-            question, "internal_error",
-            f"Exercise {question}: the check itself failed ({type(exc).__name__}: {exc}). Please tell your "
-            f"instructor.", 0, 1, hidden,
-        )
-    return judge_number(question, answer, truth, how, rtol=rtol, hidden=hidden, reveal=reveal)
-
-
 def manual(question: str, hidden: bool = False) -> CheckResult:
     """The result for an explain exercise: graded by a person, never automatically."""
     return CheckResult(
@@ -609,8 +554,6 @@ __all__ = [
     "Outcome",
     "as_number",
     "call_student",
-    "check_function",
-    "check_number",
     "clone",
     "compare",
     "describe",
@@ -620,4 +563,5 @@ __all__ = [
     "manual",
     "student_line",
     "time_limit",
+    "wall_limit",
 ]

@@ -16,7 +16,7 @@ Requests (plain data only):
     run one cell in the shell; reply ``{"status": "ok" | "error" | "timeout", "error": ..., "where": ...}``.
 ``{"op": "call", "name": ..., "cases": [{"args": ..., "kwargs": ...}], "time_limit": s, "arg_names": [...]}``
     call the function ``name`` of the notebook on each case, each in a forked child killed after
-    ``time_limit`` s; reply one plain outcome per case (see :func:`course_lib.exercises.checks.call_student`).
+    ``time_limit`` CPU seconds (a sleeping call: ``checks.wall_limit`` of it); reply one plain outcome per case (see :func:`course_lib.exercises.checks.call_student`).
 ``{"op": "value", "name": ...}``
     the value of a variable (a prediction), encoded by :mod:`course_lib.exercises.wire`.
 
@@ -167,7 +167,7 @@ class Harness:
     def _call_in_child(self, function: Any, args: tuple, kwargs: dict, arg_names: list[str], limit: float,
                        index: int) -> dict[str, Any]:
         """Call in a forked child, so a hang, an exit or a crash costs this case only."""
-        from course_lib.exercises.checks import call_student
+        from course_lib.exercises.checks import call_student, wall_limit
 
         path = os.path.join(_tmp(), f".case-{os.getpid()}-{index}.json")
         if os.path.exists(path):
@@ -177,13 +177,13 @@ class Harness:
             try:
                 os.setpgid(0, 0)
                 self.forbidden_calls.clear()
-                outcome = call_student(function, args, kwargs, arg_names, limit)
+                outcome = call_student(function, args, kwargs, arg_names, limit, cpu=True)
                 outcome["forbidden_calls"] = dict(self.forbidden_calls)
                 with open(path, "w", encoding="utf-8") as f:
                     json.dump(outcome, f)
             finally:
                 os._exit(0)
-        deadline = time.monotonic() + limit + 1.0
+        deadline = time.monotonic() + wall_limit(limit) + 1.0  # the child stops itself before
         status = None
         while time.monotonic() < deadline:
             done, status = os.waitpid(pid, os.WNOHANG)

@@ -1,8 +1,7 @@
 """The question registry and the one function students call: ``check("1.1", my_function)``.
 
 Chapter modules (``ch01``, ``ch02``, ...) declare their questions with :mod:`course_lib.exercises.spec`
-(``implement``, ``predict``, ``explain``); the old decorators :func:`register` and
-:func:`register_explain` still work for the self-check. The modules are imported on the first call of
+(``implement``, ``predict``, ``explain``). The modules are imported on the first call of
 :func:`check`, so ``course_lib.exercises`` imports even where a chapter's reference code is missing, and a
 broken chapter module cannot break another's checks.
 
@@ -16,7 +15,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from collections.abc import Callable
 from typing import Any
 
 from course_lib.exercises import spec
@@ -50,31 +48,7 @@ CHAPTER_MODULES = (
 #: tests read it); the grader does not use it, since anything the notebook writes can be forged.
 RESULTS_ENV_VAR = "COURSE_EXERCISES_RESULTS"
 
-#: An old-style checker: ``(answer, hidden, reveal) -> CheckResult``.
-Checker = Callable[[Any, bool, bool], CheckResult]
-
 _LOAD_ERRORS: dict[str, str] = {}
-
-
-def register(question: str, kind: str, title: str) -> Callable[[Checker], Checker]:
-    """Decorator (old API): register ``checker`` as the self-check of ``question`` (e.g. ``"1.1"``).
-
-    The trusted grader cannot run such a checker (it would need the student's objects in its own
-    process); port the question to :func:`course_lib.exercises.spec.implement` / ``predict``.
-    """
-    if kind not in ("implement", "predict", "explain"):
-        raise ValueError(f"kind must be implement, predict or explain, got {kind!r}")
-
-    def decorate(checker: Checker) -> Checker:
-        spec._add(Question(question, kind, title, legacy=checker))
-        return checker
-
-    return decorate
-
-
-def register_explain(question: str, title: str) -> None:
-    """Register an explain question (graded by hand; its check only says so). Same as ``spec.explain``."""
-    spec.explain(question, title)
 
 
 def _load() -> None:
@@ -192,8 +166,6 @@ def check(
                 + (f" (Some checks failed to load — {problems}.)" if problems else ""), 0, 0, hid,
             )
         q = known[question]
-        if q.legacy is not None:
-            return q.legacy(answer, hidden, reveal)
         if q.kind == "explain":
             return manual(question, hid)
         if q.kind == "implement":

@@ -190,8 +190,6 @@ class Case:
     description: str = ""
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     ratios: dict[str, float] = dataclasses.field(default_factory=dict)
-    # legacy: a per-case reference callable (old API; not usable by the trusted grader)
-    reference: Callable[..., Any] | None = None
 
     def label(self, index: int, total: int) -> str:
         """"case 2 of 5 (float32 inputs: theta0 of shape (3, 2) ...)"."""
@@ -204,10 +202,7 @@ class Case:
 
 @dataclasses.dataclass
 class Question:
-    """A registered question. ``kind`` is "implement", "predict" or "explain".
-
-    ``legacy`` holds an old-style checker ``(answer, hidden, reveal) -> CheckResult`` (self-check only).
-    """
+    """A registered question. ``kind`` is "implement", "predict" or "explain"."""
 
     id: str
     kind: str
@@ -225,14 +220,6 @@ class Question:
     forbid: tuple[str, ...] = ()
     time_limit_s: float = 2.0
     ratios: dict[str, float] = dataclasses.field(default_factory=dict)
-    legacy: Callable[[Any, Any, bool], Any] | None = None
-
-    @property
-    def checker(self) -> Callable[[Any, Any, bool], Any] | None:
-        """The old registry's ``checker`` attribute (None for explain questions)."""
-        if self.kind == "explain":
-            return None
-        return self.legacy or (lambda answer, hidden, reveal: None)
 
     def group_of(self, hidden: bool | str) -> tuple[str, ...]:
         """The case groups a check runs: all of them for a self-check, one for ``hidden=True``/"edge"/name."""

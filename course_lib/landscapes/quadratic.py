@@ -25,20 +25,11 @@ from collections.abc import Sequence
 
 import torch
 
+from course_lib._checks import as_float64
+
 __all__ = ["Quadratic"]
 
 _ArrayLike = torch.Tensor | Sequence
-
-
-def _as_float64(x: _ArrayLike, name: str) -> torch.Tensor:
-    """``x`` as a float64 tensor (kept on its device when it already is a tensor)."""
-    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
-    if t.dtype.is_complex:
-        raise ValueError(f"{name} must be real, got dtype {t.dtype}")
-    t = t.to(torch.float64)
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} must be finite, got {t}")
-    return t
 
 
 def _check_lr(lr: float | torch.Tensor) -> None:
@@ -67,7 +58,7 @@ class Quadratic:
     """
 
     def __init__(self, hessian: _ArrayLike, minimizer: _ArrayLike | None = None) -> None:
-        H = _as_float64(hessian, "hessian")
+        H = as_float64(hessian, "hessian")
         if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
             raise ValueError(f"hessian must be a square d x d matrix with d >= 1, got shape {tuple(H.shape)}")
         scale = max(1.0, H.abs().max().item())
@@ -89,7 +80,7 @@ class Quadratic:
         if minimizer is None:
             self._minimizer = torch.zeros(d, dtype=torch.float64, device=H.device)
         else:
-            m = _as_float64(minimizer, "minimizer").to(H.device)
+            m = as_float64(minimizer, "minimizer").to(H.device)
             if m.shape != (d,):
                 raise ValueError(f"minimizer must have shape ({d},) to match the hessian, got {tuple(m.shape)}")
             self._minimizer = m
@@ -109,7 +100,7 @@ class Quadratic:
         Gaussian matrix drawn from a generator seeded with ``rotation_seed``), so that the eigenvectors
         are not the coordinate axes.
         """
-        lam = _as_float64(eigenvalues, "eigenvalues")
+        lam = as_float64(eigenvalues, "eigenvalues")
         if lam.ndim != 1 or lam.numel() == 0:
             raise ValueError(f"eigenvalues must be a non-empty 1-D sequence, got shape {tuple(lam.shape)}")
         d = lam.numel()

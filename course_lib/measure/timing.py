@@ -1,12 +1,17 @@
-"""Time one optimizer step (or any short call) robustly: warm up, repeat, take the median.
+"""Time short calls (an optimizer step) robustly: warm up, repeat, interleave, take the median.
 
-A single timing of a step that lasts micro- to milliseconds says little: the first calls pay for
-memory allocation and caches, and a shared machine adds bursts of delay from other processes.
-:func:`time_step` therefore calls ``fn`` ``warmup`` times untimed, then ``repeats`` times timed, and
-returns the **median**, which a few slow outliers cannot move. On a GPU the clock is read only after
-the device is synchronised, because kernels run asynchronously and the Python call
-returns before the work is done. Compare timings only as ratios taken on the same machine in the
-same run; absolute times depend on the device and its load.
+A single timing of a step that lasts micro- to milliseconds says little: the first calls pay
+for memory allocation and caches, and a shared machine adds bursts of delay from other
+processes. :func:`time_calls` therefore calls each function ``warmup`` times untimed, then
+takes ``repeats`` samples of each, the functions **interleaved** in a rotating order so that a
+burst of load hits all of them alike; summarise with the **median**, which a few slow outliers
+cannot move. The clock is :func:`torch.utils.benchmark.timer`, which synchronises the
+accelerator before it reads the time (kernels run asynchronously: the Python call returns
+before the work is done). :func:`time_step` is the median for one function. Compare timings
+only as ratios taken on the same machine in the same run.
+
+(``torch.utils.benchmark.Timer`` itself is not used for the samples: it runs its own warm-up
+before every measurement and pins the thread count, and it does not interleave.)
 """
 
 from __future__ import annotations
@@ -17,18 +22,53 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch.utils import benchmark
 
 __all__ = ["time_calls", "time_samples", "time_step"]
 
 
-def _synchronize(device: torch.device | str | None) -> None:
-    """Wait for the kernels queued on an accelerator (a GPU); nothing to wait for on the CPU."""
-    if device is None or torch.device(device).type in ("cpu", "meta"):
-        return
-    if hasattr(torch, "accelerator"):  # torch >= 2.6: any accelerator
-        torch.accelerator.synchronize(device)
-    else:
-        torch.cuda.synchronize(device)
+def _clock(device: torch.device | str | None) -> Callable[[], float]:
+    """Seconds, read after the accelerator's queued work is done (nothing to wait for on a CPU)."""
+    on_cpu = device is not None and torch.device(device).type in ("cpu", "meta")
+    if on_cpu or not torch.accelerator.is_available():
+        return time.perf_counter
+    return benchmark.timer
+
+
+def time_calls(
+    fns: dict[str, Callable[[], Any]],
+    device: torch.device | str | None = None,
+    repeats: int = 7,
+    warmup: int = 2,
+    inner: int = 1,
+) -> dict[str, list[float]]:
+    """Seconds per call of each function: ``repeats`` samples, each the mean of ``inner`` calls.
+
+    The functions are measured interleaved, in a rotating order, after ``warmup`` untimed calls
+    each; summarise with the median. ``device``: the device the work runs on (``None``: wait for
+    any accelerator).
+    """
+    # --- validation
+    for name, value, least in (("repeats", repeats, 1), ("warmup", warmup, 0), ("inner", inner, 1)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
+    for key, fn in fns.items():
+        if not callable(fn):
+            raise TypeError(f"fns[{key!r}] must be callable, got {type(fn).__name__}")
+    # --- end validation
+    clock = _clock(device)
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {key: [] for key in fns}
+    keys = list(fns)
+    for r in range(repeats):
+        for key in keys[r % len(keys):] + keys[: r % len(keys)]:
+            start = clock()
+            for _ in range(inner):
+                fns[key]()
+            samples[key].append((clock() - start) / inner)
+    return samples
 
 
 def time_samples(
@@ -37,29 +77,8 @@ def time_samples(
     warmup: int = 3,
     device: torch.device | str | None = None,
 ) -> list[float]:
-    """Wall-clock seconds of ``repeats`` calls of ``fn`` (after ``warmup`` untimed calls), in call order.
-
-    ``device``: pass the device the work runs on; on CUDA each call is timed between two
-    synchronisations, so the time covers the kernels and not only their launch.
-    """
-    # --- validation
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
-        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
-    if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0:
-        raise ValueError(f"warmup must be a non-negative int, got {warmup!r}")
-    # --- end validation
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        _synchronize(device)
-        start = time.perf_counter()
-        fn()
-        _synchronize(device)
-        samples.append(time.perf_counter() - start)
-    return samples
+    """Wall-clock seconds of ``repeats`` calls of ``fn`` after ``warmup`` untimed calls, in order."""
+    return time_calls({"fn": fn}, device, repeats=repeats, warmup=warmup)["fn"]
 
 
 def time_step(
@@ -68,38 +87,5 @@ def time_step(
     warmup: int = 3,
     device: torch.device | str | None = None,
 ) -> float:
-    """The median wall-clock seconds of one call of ``fn`` (see :func:`time_samples`)."""
+    """The median wall-clock seconds of one call of ``fn`` (see :func:`time_calls`)."""
     return statistics.median(time_samples(fn, repeats=repeats, warmup=warmup, device=device))
-
-
-def time_calls(
-    fns: dict[str, Callable[[], Any]],
-    device: torch.device | str,
-    repeats: int = 7,
-    warmup: int = 2,
-    inner: int = 1,
-) -> dict[str, list[float]]:
-    """Seconds per call of each function: ``repeats`` samples, each the mean of ``inner`` calls.
-
-    The functions are measured interleaved, in a rotating order, so that a burst of load on a
-    shared machine hits all of them alike; summarise with the median.
-    """
-    # --- validation
-    if repeats < 1 or warmup < 0 or inner < 1:
-        raise ValueError(f"need repeats >= 1, warmup >= 0, inner >= 1; got {repeats}, {warmup}, {inner}")
-    # --- end validation
-    device = torch.device(device)
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    samples: dict[str, list[float]] = {key: [] for key in fns}
-    keys = list(fns)
-    for r in range(repeats):
-        for key in keys[r % len(keys):] + keys[: r % len(keys)]:
-            _synchronize(device)
-            start = time.perf_counter()
-            for _ in range(inner):
-                fns[key]()
-            _synchronize(device)
-            samples[key].append((time.perf_counter() - start) / inner)
-    return samples

@@ -11,7 +11,13 @@ Nesterov's method that torch does not have. :func:`compiled` runs an optimizer's
 ``torch.compile`` (chapter 7).
 """
 
-from ._compiled import STORE_SCALARS, CompilerUnavailableWarning, compiled, cpp_compiler, is_compiled
+from ._compiled import (
+    STORE_SCALARS,
+    CompilerUnavailableWarning,
+    compiled,
+    cpp_compiler,
+    is_compiled,
+)
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad

@@ -45,9 +45,14 @@ __all__ = [
     "scalar_dtype",
 ]
 
-_is_compiling: Callable[[], bool] = getattr(torch.compiler, "is_compiling", lambda: False)  # torch < 2.3 lacks it
+# torch < 2.3 lacks it
+_is_compiling: Callable[[], bool] = getattr(
+    torch.compiler, "is_compiling", lambda: False
+)
 
 Closure = Callable[[], Any]
+State = dict[str, Any]  # one parameter's state (torch's optimizer.state[p])
+Group = dict[str, Any]  # one parameter group, with its hyperparameters
 """A function that zeroes the gradients, computes the loss, calls ``backward`` and returns the loss."""
 
 
@@ -78,7 +83,9 @@ def check_beta(beta: float, index: int) -> None:
 
 def scalar_dtype() -> torch.dtype:
     """The dtype torch uses for ``state["step"]``: float64 if that is the default dtype, else float32."""
-    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+    return (
+        torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,7 +109,7 @@ class CourseOptimizer(Optimizer):
 
     # -- hooks for subclasses ----------------------------------------------------------------
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         """Create the per-parameter state (called once per parameter, on its first gradient)."""
 
     # -- shared machinery --------------------------------------------------------------------
@@ -149,7 +156,9 @@ class CourseOptimizer(Optimizer):
             )
 
     @staticmethod
-    def _direction(theta: Tensor, g: Tensor, *, maximize: bool, weight_decay: float) -> Tensor:
+    def _direction(
+        theta: Tensor, g: Tensor, *, maximize: bool, weight_decay: float
+    ) -> Tensor:
         r"""The gradient the update uses: :math:`\pm g_t + \omega\theta_{t-1}`.
 
         Never writes into ``theta.grad``; makes at most one temporary (torch makes two when both
@@ -158,9 +167,11 @@ class CourseOptimizer(Optimizer):
         if maximize:
             g = g.neg()  # g_t ← −g_t  (opt-common-maximize)
             if weight_decay != 0:
-                g.add_(theta, alpha=weight_decay)  # g_t ← g_t + ω θ_{t−1}  (opt-common-l2)
+                # g_t ← g_t + ω θ_{t−1}  (opt-common-l2)
+                g.add_(theta, alpha=weight_decay)
         elif weight_decay != 0:
-            g = g.add(theta, alpha=weight_decay)  # g_t ← g_t + ω θ_{t−1}  (opt-common-l2)
+            # g_t ← g_t + ω θ_{t−1}  (opt-common-l2)
+            g = g.add(theta, alpha=weight_decay)
         return g
 
     @staticmethod
@@ -171,7 +182,14 @@ class CourseOptimizer(Optimizer):
 
     @classmethod
     def _decayed_direction(
-        cls, theta: Tensor, g: Tensor, *, lr: float, weight_decay: float, maximize: bool, decoupled: bool
+        cls,
+        theta: Tensor,
+        g: Tensor,
+        *,
+        lr: float,
+        weight_decay: float,
+        maximize: bool,
+        decoupled: bool,
     ) -> Tensor:
         """The gradient an adaptive method uses, with weight decay either decoupled or as L2.
 

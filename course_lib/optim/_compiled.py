@@ -50,7 +50,13 @@ from torch import Tensor
 
 from ._base import Closure, CourseOptimizer
 
-__all__ = ["STORE_SCALARS", "CompilerUnavailableWarning", "compiled", "cpp_compiler", "is_compiled"]
+__all__ = [
+    "STORE_SCALARS",
+    "CompilerUnavailableWarning",
+    "compiled",
+    "cpp_compiler",
+    "is_compiled",
+]
 
 STORE_SCALARS: dict[str, Any] = {"realize_opcount_threshold": 1}
 """Inductor options used for CPU parameters: store, rather than recompute, any intermediate
@@ -99,7 +105,10 @@ def _update(optimizer: CourseOptimizer) -> Any:
 def _fresh_copy(function: types.FunctionType) -> types.FunctionType:
     """``function`` with a code object of its own (torch.compile's cache lives on the code object)."""
     return types.FunctionType(
-        function.__code__.replace(), function.__globals__, function.__name__, function.__defaults__
+        function.__code__.replace(),
+        function.__globals__,
+        function.__name__,
+        function.__defaults__,
     )
 
 
@@ -123,10 +132,15 @@ def _compiled_step(self: CourseOptimizer, closure: Closure | None = None) -> Any
         return loss
     try:
         compiled_state.function(self)
-    except (torch._dynamo.exc.BackendCompilerFailed, torch._dynamo.exc.FailOnRecompileLimitHit) as error:
+    except (
+        torch._dynamo.exc.BackendCompilerFailed,
+        torch._dynamo.exc.FailOnRecompileLimitHit,
+    ) as error:
         # nothing ran: the graph never executed (a failed compile, or more recompilations than
         # torch._dynamo.config.recompile_limit allows, e.g. after many changes of the lr's type)
-        compiled_state.fallback_reason = f"the step could not be compiled ({type(error).__name__}: {error})"
+        compiled_state.fallback_reason = (
+            f"the step could not be compiled ({type(error).__name__}: {error})"
+        )
         warnings.warn(
             f"course_lib.optim.compiled: {compiled_state.fallback_reason}; using the eager step.",
             CompilerUnavailableWarning,
@@ -182,9 +196,15 @@ def compiled(
     if reason is not None:
         if not fallback:
             raise RuntimeError(reason)
-        warnings.warn(f"{reason} Using the eager step.", CompilerUnavailableWarning, stacklevel=2)
+        warnings.warn(
+            f"{reason} Using the eager step.", CompilerUnavailableWarning, stacklevel=2
+        )
         return optimizer
-    on_cpu = any(p.device.type == "cpu" for group in optimizer.param_groups for p in group["params"])
+    on_cpu = any(
+        p.device.type == "cpu"
+        for group in optimizer.param_groups
+        for p in group["params"]
+    )
     inductor_options = {**(STORE_SCALARS if on_cpu else {}), **(options or {})}
     function = torch.compile(
         _fresh_copy(_update),
@@ -194,7 +214,8 @@ def compiled(
         options=inductor_options if backend == "inductor" else None,
     )
     optimizer._course_compiled = _CompiledState(function)
-    optimizer.step = types.MethodType(_compiled_step, optimizer)  # a bound method, as schedulers expect
+    # a bound method, as schedulers expect
+    optimizer.step = types.MethodType(_compiled_step, optimizer)
     return optimizer
 
 

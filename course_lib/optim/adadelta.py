@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_lr, check_nonnegative
+from ._base import Closure, CourseOptimizer, Group, State, check_lr, check_nonnegative
 
 __all__ = ["Adadelta"]
 
@@ -55,17 +55,29 @@ class Adadelta(CourseOptimizer):
         check_nonnegative(eps, "epsilon value")
         check_nonnegative(weight_decay, "weight_decay value")
         # --- end validation
-        defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}
+        defaults = {
+            "lr": lr,
+            "rho": rho,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["step"] = self._new_step_count()
-        state["square_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # V_0
-        state["acc_delta"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # U_0
+        # V_0
+        state["square_avg"] = torch.zeros_like(
+            theta, memory_format=torch.preserve_format
+        )
+        # U_0
+        state["acc_delta"] = torch.zeros_like(
+            theta, memory_format=torch.preserve_format
+        )
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
             gamma, rho, eps = float(group["lr"]), group["rho"], group["eps"]
@@ -74,9 +86,13 @@ class Adadelta(CourseOptimizer):
                 self._advance(state)
                 g = self._direction(theta, g, maximize=maximize, weight_decay=omega)
                 V, U = state["square_avg"], state["acc_delta"]
-                V.mul_(rho).addcmul_(g, g, value=1 - rho)  # V_t = ρ V_{t−1} + (1−ρ) g_t²  (opt-adadelta-second-moment)
+                # V_t = ρ V_{t−1} + (1−ρ) g_t²  (opt-adadelta-second-moment)
+                V.mul_(rho).addcmul_(g, g, value=1 - rho)
                 std = V.add(eps).sqrt_()  # √(V_t + ε)
-                delta = U.add(eps).sqrt_().div_(std).mul_(g)  # Δ_t = √(U_{t−1}+ε) / √(V_t+ε) · g_t  (opt-adadelta-delta)
-                U.mul_(rho).addcmul_(delta, delta, value=1 - rho)  # U_t = ρ U_{t−1} + (1−ρ) Δ_t²  (opt-adadelta-accumulate-delta)
-                theta.add_(delta, alpha=-gamma)  # θ_t = θ_{t−1} − γ Δ_t  (opt-adadelta-update)
+                # Δ_t = √(U_{t−1}+ε) / √(V_t+ε) · g_t  (opt-adadelta-delta)
+                delta = U.add(eps).sqrt_().div_(std).mul_(g)
+                # U_t = ρ U_{t−1} + (1−ρ) Δ_t²  (opt-adadelta-accumulate-delta)
+                U.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+                # θ_t = θ_{t−1} − γ Δ_t  (opt-adadelta-update)
+                theta.add_(delta, alpha=-gamma)
         return loss

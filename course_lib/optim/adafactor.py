@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer
+from ._base import Closure, CourseOptimizer, Group, State
 
 __all__ = ["Adafactor"]
 
@@ -78,25 +78,40 @@ class Adafactor(CourseOptimizer):
         if not 0.0 <= weight_decay:
             raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
         # --- end validation
-        defaults = {"lr": lr, "beta2_decay": beta2_decay, "eps": eps, "d": d, "weight_decay": weight_decay,
-                    "foreach": None, "maximize": maximize}
+        defaults = {
+            "lr": lr,
+            "beta2_decay": beta2_decay,
+            "eps": eps,
+            "d": d,
+            "weight_decay": weight_decay,
+            "foreach": None,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["step"] = self._new_step_count()
         g = theta.grad
         if g.dim() > 1:
-            state["row_var"] = g.new_zeros((*g.shape[:-1], 1))  # R_0: one number per row
-            state["col_var"] = g.new_zeros((*g.shape[:-2], 1, g.shape[-1]))  # C_0: one per column
+            # R_0: one number per row
+            state["row_var"] = g.new_zeros((*g.shape[:-1], 1))
+            # C_0: one per column
+            state["col_var"] = g.new_zeros((*g.shape[:-2], 1, g.shape[-1]))
         else:
-            state["variance"] = torch.zeros_like(g, memory_format=torch.preserve_format)  # V̂_0
+            # V̂_0
+            state["variance"] = torch.zeros_like(g, memory_format=torch.preserve_format)
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            gamma, tau, d, omega = float(group["lr"]), group["beta2_decay"], group["d"], group["weight_decay"]
+            gamma, tau, d, omega = (
+                float(group["lr"]),
+                group["beta2_decay"],
+                group["d"],
+                group["weight_decay"],
+            )
             eps1, eps2 = group["eps"]
             for theta, g, state in self._with_grad(group):
                 g = -g if group["maximize"] else g
@@ -109,15 +124,25 @@ class Adafactor(CourseOptimizer):
                     theta.mul_(1 - gamma * omega)  # (opt-common-decoupled-decay)
                 if g.dim() > 1:
                     R, C = state["row_var"], state["col_var"]
-                    R.lerp_(torch.linalg.vector_norm(g, dim=-1, keepdim=True).square_().div_(g.size(-1)),
-                            one_minus_beta2)  # (opt-adafactor-row)
-                    C.lerp_(torch.linalg.vector_norm(g, dim=-2, keepdim=True).square_().div_(g.size(-2)),
-                            one_minus_beta2)  # (opt-adafactor-col)
-                    V = (R @ C).div_(R.mean(dim=-2, keepdim=True).clamp_(min=e1))  # (opt-adafactor-factored)
+                    R.lerp_(
+                        torch.linalg.vector_norm(g, dim=-1, keepdim=True)
+                        .square_()
+                        .div_(g.size(-1)),
+                        one_minus_beta2,
+                    )  # (opt-adafactor-row)
+                    C.lerp_(
+                        torch.linalg.vector_norm(g, dim=-2, keepdim=True)
+                        .square_()
+                        .div_(g.size(-2)),
+                        one_minus_beta2,
+                    )  # (opt-adafactor-col)
+                    # (opt-adafactor-factored)
+                    V = (R @ C).div_(R.mean(dim=-2, keepdim=True).clamp_(min=e1))
                 else:
                     state["variance"].lerp_(g * g, one_minus_beta2)
                     V = state["variance"].clone()
-                U = V.clamp_(min=e1 * e1).rsqrt_().mul_(g)  # U_t = G / √max(V̂, ε1²)  (opt-adafactor-normalised)
+                # U_t = G / √max(V̂, ε1²)  (opt-adafactor-normalised)
+                U = V.clamp_(min=e1 * e1).rsqrt_().mul_(g)
                 clip = max(1.0, U.norm(2).item() / (U.numel() ** 0.5 * d))
                 theta.add_(U, alpha=-alpha / clip)  # (opt-adafactor-update)
         return loss

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_lr, check_nonnegative
+from ._base import Closure, CourseOptimizer, Group, State, check_lr, check_nonnegative
 
 __all__ = ["Adagrad"]
 
@@ -72,15 +72,17 @@ class Adagrad(CourseOptimizer):
                 self._check_supported(theta)
                 self._init_state(theta, self.state[theta], group)
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["step"] = self._new_step_count()
         state["sum"] = torch.full_like(
-            theta, self.defaults["initial_accumulator_value"], memory_format=torch.preserve_format
+            theta,
+            self.defaults["initial_accumulator_value"],
+            memory_format=torch.preserve_format,
         )  # V_0
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
             gamma, eta, eps = float(group["lr"]), group["lr_decay"], group["eps"]
@@ -89,8 +91,11 @@ class Adagrad(CourseOptimizer):
                 t = self._advance(state)
                 g = self._direction(theta, g, maximize=maximize, weight_decay=omega)
                 V = state["sum"]
-                gamma_t = gamma / (1 + (t - 1) * eta)  # γ_t = γ / (1 + (t−1)η)  (opt-adagrad-lr-decay)
-                V.addcmul_(g, g, value=1)  # V_t = V_{t−1} + g_t²  (opt-adagrad-accumulate)
+                # γ_t = γ / (1 + (t−1)η)  (opt-adagrad-lr-decay)
+                gamma_t = gamma / (1 + (t - 1) * eta)
+                # V_t = V_{t−1} + g_t²  (opt-adagrad-accumulate)
+                V.addcmul_(g, g, value=1)
                 std = V.sqrt().add_(eps)  # √V_t + ε
-                theta.addcdiv_(g, std, value=-gamma_t)  # θ_t = θ_{t−1} − γ_t g_t / (√V_t + ε)  (opt-adagrad-update)
+                # θ_t = θ_{t−1} − γ_t g_t / (√V_t + ε)  (opt-adagrad-update)
+                theta.addcdiv_(g, std, value=-gamma_t)
         return loss

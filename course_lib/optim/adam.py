@@ -8,7 +8,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_beta, check_lr, check_nonnegative
+from ._base import (
+    Closure,
+    CourseOptimizer,
+    Group,
+    State,
+    check_beta,
+    check_lr,
+    check_nonnegative,
+)
 
 __all__ = ["Adam"]
 
@@ -80,32 +88,59 @@ class Adam(CourseOptimizer):
         }
         super().__init__(params, defaults)
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["step"] = self._new_step_count()
-        state["exp_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # m_0
-        state["exp_avg_sq"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # V_0
+        # m_0
+        state["exp_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
+        # V_0
+        state["exp_avg_sq"] = torch.zeros_like(
+            theta, memory_format=torch.preserve_format
+        )
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
+            state["max_exp_avg_sq"] = torch.zeros_like(
+                theta, memory_format=torch.preserve_format
+            )
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            gamma, (beta1, beta2), eps = float(group["lr"]), group["betas"], group["eps"]
-            omega, maximize, amsgrad = group["weight_decay"], group["maximize"], group["amsgrad"]
+            gamma, (beta1, beta2), eps = (
+                float(group["lr"]),
+                group["betas"],
+                group["eps"],
+            )
+            omega, maximize, amsgrad = (
+                group["weight_decay"],
+                group["maximize"],
+                group["amsgrad"],
+            )
             decoupled = group["decoupled_weight_decay"]
             for theta, g, state in self._with_grad(group):
                 t = self._advance(state)
-                g = self._decayed_direction(  # (opt-common-decoupled-decay) or (opt-common-l2)
-                    theta, g, lr=gamma, weight_decay=omega, maximize=maximize, decoupled=decoupled
+                # (opt-common-decoupled-decay) or (opt-common-l2)
+                g = self._decayed_direction(
+                    theta,
+                    g,
+                    lr=gamma,
+                    weight_decay=omega,
+                    maximize=maximize,
+                    decoupled=decoupled,
                 )
                 m, V = state["exp_avg"], state["exp_avg_sq"]
-                m.lerp_(g, 1 - beta1)  # m_t = β1 m_{t−1} + (1−β1) g_t  (opt-adam-first-moment)
-                V.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # V_t = β2 V_{t−1} + (1−β2) g_t²  (opt-adam-second-moment)
+                # m_t = β1 m_{t−1} + (1−β1) g_t  (opt-adam-first-moment)
+                m.lerp_(g, 1 - beta1)
+                # V_t = β2 V_{t−1} + (1−β2) g_t²  (opt-adam-second-moment)
+                V.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                 c1, c2 = 1 - beta1**t, 1 - beta2**t  # (opt-adam-bias-correction)
                 if amsgrad:
-                    V = torch.maximum(state["max_exp_avg_sq"], V, out=state["max_exp_avg_sq"])  # (opt-adam-amsgrad)
-                s = V.sqrt().div_(c2**0.5).add_(eps)  # s_t = √V̂_t / √c2 + ε  (opt-adam-denominator)
-                theta.addcdiv_(m, s, value=-(gamma / c1))  # θ_t = θ_{t−1} − (γ/c1) m_t / s_t  (opt-adam-update)
+                    # (opt-adam-amsgrad)
+                    V = torch.maximum(
+                        state["max_exp_avg_sq"], V, out=state["max_exp_avg_sq"]
+                    )
+                # s_t = √V̂_t / √c2 + ε  (opt-adam-denominator)
+                s = V.sqrt().div_(c2**0.5).add_(eps)
+                # θ_t = θ_{t−1} − (γ/c1) m_t / s_t  (opt-adam-update)
+                theta.addcdiv_(m, s, value=-(gamma / c1))
         return loss

@@ -8,7 +8,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_beta, check_lr, check_nonnegative
+from ._base import (
+    Closure,
+    CourseOptimizer,
+    Group,
+    State,
+    check_beta,
+    check_lr,
+    check_nonnegative,
+)
 
 __all__ = ["Adamax"]
 
@@ -68,23 +76,32 @@ class Adamax(CourseOptimizer):
         }
         super().__init__(params, defaults)
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["step"] = self._new_step_count()
-        state["exp_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # m_0
-        state["exp_inf"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # u_0
+        # m_0
+        state["exp_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
+        # u_0
+        state["exp_inf"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            gamma, (beta1, beta2), eps = float(group["lr"]), group["betas"], group["eps"]
+            gamma, (beta1, beta2), eps = (
+                float(group["lr"]),
+                group["betas"],
+                group["eps"],
+            )
             omega, maximize = group["weight_decay"], group["maximize"]
             for theta, g, state in self._with_grad(group):
                 t = self._advance(state)
                 g = self._direction(theta, g, maximize=maximize, weight_decay=omega)
                 m, u = state["exp_avg"], state["exp_inf"]
-                m.lerp_(g, 1 - beta1)  # m_t = β1 m_{t−1} + (1−β1) g_t  (opt-adamax-first-moment)
-                torch.maximum(u.mul_(beta2), g.abs().add_(eps), out=u)  # (opt-adamax-infinity-norm)
-                theta.addcdiv_(m, u, value=-(gamma / (1 - beta1**t)))  # (opt-adamax-update)
+                # m_t = β1 m_{t−1} + (1−β1) g_t  (opt-adamax-first-moment)
+                m.lerp_(g, 1 - beta1)
+                # (opt-adamax-infinity-norm)
+                torch.maximum(u.mul_(beta2), g.abs().add_(eps), out=u)
+                # (opt-adamax-update)
+                theta.addcdiv_(m, u, value=-(gamma / (1 - beta1**t)))
         return loss

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer
+from ._base import Closure, CourseOptimizer, Group, State
 
 __all__ = ["Lion"]
 
@@ -59,27 +59,39 @@ class Lion(CourseOptimizer):
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if use_triton:
-            raise ValueError("course_lib Lion has no Triton kernel; use lion_pytorch.Lion(use_triton=True)")
+            raise ValueError(
+                "course_lib Lion has no Triton kernel; use lion_pytorch.Lion(use_triton=True)"
+            )
         # --- end validation
         self._init_lr = lr
         self.decoupled_wd = decoupled_weight_decay
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "weight_decay": weight_decay})
+        super().__init__(
+            params, {"lr": lr, "betas": tuple(betas), "weight_decay": weight_decay}
+        )
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["exp_avg"] = torch.zeros_like(theta)  # m_0 = 0
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            gamma, (beta1, beta2), omega = group["lr"], group["betas"], group["weight_decay"]
+            gamma, (beta1, beta2), omega = (
+                group["lr"],
+                group["betas"],
+                group["weight_decay"],
+            )
             if self.decoupled_wd:
                 omega = omega / self._init_lr
             for theta, g, state in self._with_grad(group):
                 m = state["exp_avg"]
-                c = m.mul(beta1).add_(g, alpha=1 - beta1)  # c_t = β1 m + (1−β1) g  (opt-lion-interpolation)
-                theta.mul_(1 - gamma * omega)  # θ ← (1 − γω) θ  (opt-common-decoupled-decay)
-                theta.add_(c.sign_(), alpha=-gamma)  # θ_t = θ − γ sign(c_t)  (opt-lion-update)
-                m.mul_(beta2).add_(g, alpha=1 - beta2)  # m_t = β2 m + (1−β2) g  (opt-lion-momentum)
+                # c_t = β1 m + (1−β1) g  (opt-lion-interpolation)
+                c = m.mul(beta1).add_(g, alpha=1 - beta1)
+                # θ ← (1 − γω) θ  (opt-common-decoupled-decay)
+                theta.mul_(1 - gamma * omega)
+                # θ_t = θ − γ sign(c_t)  (opt-lion-update)
+                theta.add_(c.sign_(), alpha=-gamma)
+                # m_t = β2 m + (1−β2) g  (opt-lion-momentum)
+                m.mul_(beta2).add_(g, alpha=1 - beta2)
         return loss

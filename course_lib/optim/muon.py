@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer
+from ._base import Closure, CourseOptimizer, Group, State
 
 __all__ = ["Muon", "newton_schulz"]
 
@@ -42,7 +42,9 @@ def newton_schulz(
     """
     # --- validation
     if G.ndim != 2:
-        raise ValueError(f"newton_schulz needs a 2-D matrix, got shape {tuple(G.shape)}")
+        raise ValueError(
+            f"newton_schulz needs a 2-D matrix, got shape {tuple(G.shape)}"
+        )
     if len(coefficients) != 3:
         raise ValueError(f"coefficients must be (a, b, c), got {coefficients!r}")
     if not 0 <= steps < 100:
@@ -57,7 +59,8 @@ def newton_schulz(
     for _ in range(steps):
         A = X @ X.T
         B = torch.addmm(A, A, A, beta=b, alpha=c)  # b A + c A²
-        X = torch.addmm(X, B, X, beta=a)  # X ← a X + (b A + c A²) X  (opt-muon-newton-schulz)
+        # X ← a X + (b A + c A²) X  (opt-muon-newton-schulz)
+        X = torch.addmm(X, B, X, beta=a)
     return X.T if tall else X
 
 
@@ -67,7 +70,8 @@ def _adjusted_lr(lr: float, adjust_lr_fn: str | None, shape: torch.Size) -> floa
     if adjust_lr_fn is None or adjust_lr_fn == "original":
         return lr * math.sqrt(max(1, A / B))  # Jordan et al.: √max(1, A/B)
     if adjust_lr_fn == "match_rms_adamw":
-        return lr * 0.2 * math.sqrt(max(A, B))  # Liu et al. (Moonshot): RMS of AdamW's update
+        # Liu et al. (Moonshot): RMS of AdamW's update
+        return lr * 0.2 * math.sqrt(max(A, B))
     return lr * math.sqrt(A / B)  # "spectral_unclamped" (Bernstein)
 
 
@@ -128,35 +132,60 @@ class Muon(CourseOptimizer):
             raise ValueError(f"momentum should be >= 0 but is: {momentum}")
         if not 0.0 <= weight_decay:
             raise ValueError(f"weight decay should be >= 0 but is: {weight_decay}")
-        if adjust_lr_fn not in (None, "original", "match_rms_adamw", "spectral_unclamped"):
-            raise ValueError(f"Adjust learning rate function {adjust_lr_fn} is not supported")
+        if adjust_lr_fn not in (
+            None,
+            "original",
+            "match_rms_adamw",
+            "spectral_unclamped",
+        ):
+            raise ValueError(
+                f"Adjust learning rate function {adjust_lr_fn} is not supported"
+            )
         # --- end validation
-        defaults = {"lr": lr, "weight_decay": weight_decay, "momentum": momentum, "nesterov": nesterov,
-                    "ns_coefficients": ns_coefficients, "eps": eps, "ns_steps": ns_steps,
-                    "adjust_lr_fn": adjust_lr_fn}
+        defaults = {
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "momentum": momentum,
+            "nesterov": nesterov,
+            "ns_coefficients": ns_coefficients,
+            "eps": eps,
+            "ns_steps": ns_steps,
+            "adjust_lr_fn": adjust_lr_fn,
+        }
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.ndim != 2:
                     raise ValueError(
-                        f"Muon only supports 2D parameters whereas we found a parameter with size: {p.size()}"
+                        "Muon only supports 2D parameters whereas we found a "
+                        f"parameter with size: {p.size()}"
                     )
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["momentum_buffer"] = torch.zeros_like(theta.grad, memory_format=torch.preserve_format)  # B_0
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
+        # B_0
+        state["momentum_buffer"] = torch.zeros_like(
+            theta.grad, memory_format=torch.preserve_format
+        )
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            gamma, omega, mu = float(group["lr"]), group["weight_decay"], group["momentum"]
+            gamma, omega, mu = (
+                float(group["lr"]),
+                group["weight_decay"],
+                group["momentum"],
+            )
             for theta, g, state in self._with_grad(group):
                 B = state["momentum_buffer"]
                 B.lerp_(g, 1 - mu)  # B_t = μ B + (1−μ) g  (opt-muon-momentum)
-                direction = g.lerp(B, mu) if group["nesterov"] else B  # (opt-muon-nesterov)
-                O = newton_schulz(direction, group["ns_coefficients"], group["ns_steps"], group["eps"],
-                                  dtype=self.ns_dtype)
+                # (opt-muon-nesterov)
+                direction = g.lerp(B, mu) if group["nesterov"] else B
+                O = newton_schulz(
+                    direction, group["ns_coefficients"], group["ns_steps"], group["eps"],
+                    dtype=self.ns_dtype,
+                )
                 lr_adjusted = _adjusted_lr(gamma, group["adjust_lr_fn"], theta.shape)
                 theta.mul_(1 - gamma * omega)  # (opt-common-decoupled-decay)
                 theta.add_(O, alpha=-lr_adjusted)  # θ_t = θ − γ' O_t  (opt-muon-update)

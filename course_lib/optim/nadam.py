@@ -11,6 +11,8 @@ from torch import Tensor
 from ._base import (
     Closure,
     CourseOptimizer,
+    Group,
+    State,
     check_beta,
     check_lr,
     check_nonnegative,
@@ -91,43 +93,70 @@ class NAdam(CourseOptimizer):
     def __setstate__(self, state: dict[str, Any]) -> None:
         """After ``load_state_dict``: put Π_t back in its own dtype on the CPU.
 
-        ``Optimizer.load_state_dict`` casts every floating-point state tensor except ``step``
-        to the parameter's dtype, so torch's NAdam resumes with a float64 Π_t and its
-        trajectory drifts from the uninterrupted run (by ~1e-14 after 10 steps in float64).
-        The float32 value survives the round trip exactly, so casting back makes resuming exact.
+        ``Optimizer.load_state_dict`` casts every floating-point state tensor except
+        ``step`` to the parameter's dtype, so torch's NAdam resumes with a float64 Π_t
+        and its trajectory drifts from the uninterrupted run (by ~1e-14 after 10 steps
+        in float64). The float32 value survives the round trip exactly, so casting back
+        makes resuming exact.
         """
         super().__setstate__(state)
         for per_param in self.state.values():
             if isinstance(per_param.get("mu_product"), Tensor):
-                per_param["mu_product"] = per_param["mu_product"].to(device="cpu", dtype=scalar_dtype())
+                per_param["mu_product"] = per_param["mu_product"].to(
+                    device="cpu", dtype=scalar_dtype()
+                )
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["step"] = self._new_step_count()
         state["mu_product"] = torch.tensor(1.0, dtype=scalar_dtype())  # Π_0 = 1
-        state["exp_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # m_0
-        state["exp_avg_sq"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # V_0
+        # m_0
+        state["exp_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
+        # V_0
+        state["exp_avg_sq"] = torch.zeros_like(
+            theta, memory_format=torch.preserve_format
+        )
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            gamma, (beta1, beta2), eps = float(group["lr"]), group["betas"], group["eps"]
-            omega, psi, maximize = group["weight_decay"], group["momentum_decay"], group["maximize"]
+            gamma, (beta1, beta2), eps = (
+                float(group["lr"]),
+                group["betas"],
+                group["eps"],
+            )
+            omega, psi, maximize = (
+                group["weight_decay"],
+                group["momentum_decay"],
+                group["maximize"],
+            )
             decoupled = group["decoupled_weight_decay"]
             for theta, g, state in self._with_grad(group):
                 t = self._advance(state)
-                g = self._decayed_direction(  # (opt-common-decoupled-decay) or (opt-common-l2)
-                    theta, g, lr=gamma, weight_decay=omega, maximize=maximize, decoupled=decoupled
+                # (opt-common-decoupled-decay) or (opt-common-l2)
+                g = self._decayed_direction(
+                    theta,
+                    g,
+                    lr=gamma,
+                    weight_decay=omega,
+                    maximize=maximize,
+                    decoupled=decoupled,
                 )
                 m, V, Pi = state["exp_avg"], state["exp_avg_sq"], state["mu_product"]
-                mu_t = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))  # (opt-nadam-momentum-schedule)
+                # (opt-nadam-momentum-schedule)
+                mu_t = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
                 mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))  # μ_{t+1}
                 Pi *= mu_t  # Π_t = Π_{t−1} μ_t  (opt-nadam-mu-product)
-                m.lerp_(g, 1 - beta1)  # m_t = β1 m_{t−1} + (1−β1) g_t  (opt-nadam-first-moment)
-                V.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # V_t = β2 V_{t−1} + (1−β2) g_t²  (opt-nadam-second-moment)
-                s = V.div(1 - beta2**t).sqrt_().add_(eps)  # s_t = √(V_t / (1−β2^t)) + ε  (opt-nadam-denominator)
+                # m_t = β1 m_{t−1} + (1−β1) g_t  (opt-nadam-first-moment)
+                m.lerp_(g, 1 - beta1)
+                # V_t = β2 V_{t−1} + (1−β2) g_t²  (opt-nadam-second-moment)
+                V.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                # s_t = √(V_t / (1−β2^t)) + ε  (opt-nadam-denominator)
+                s = V.div(1 - beta2**t).sqrt_().add_(eps)
                 pi_t = Pi.item()
-                theta.addcdiv_(g, s, value=-gamma * (1.0 - mu_t) / (1.0 - pi_t))  # (opt-nadam-update), gradient term
-                theta.addcdiv_(m, s, value=(-gamma * mu_next) / (1.0 - pi_t * mu_next))  # (opt-nadam-update), momentum term
+                # (opt-nadam-update), gradient term
+                theta.addcdiv_(g, s, value=-gamma * (1.0 - mu_t) / (1.0 - pi_t))
+                # (opt-nadam-update), momentum term
+                theta.addcdiv_(m, s, value=(-gamma * mu_next) / (1.0 - pi_t * mu_next))
         return loss

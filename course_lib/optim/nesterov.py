@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_lr, check_nonnegative
+from ._base import Closure, CourseOptimizer, Group, State, check_lr, check_nonnegative
 
 __all__ = ["NAG"]
 
@@ -53,19 +53,23 @@ class NAG(CourseOptimizer):
         # --- end validation
         super().__init__(params, {"lr": lr, "momentum": momentum})
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["y"] = theta.detach().clone(memory_format=torch.preserve_format)  # y_0 = θ_0
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
+        # y_0 = θ_0
+        state["y"] = theta.detach().clone(memory_format=torch.preserve_format)
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
             gamma, mu = float(group["lr"]), group["momentum"]
             for theta, g, state in self._with_grad(group):
                 y_prev = state["y"]
-                y = theta.add(g, alpha=-gamma)  # y_{t+1} = θ_t − γ ∇f(θ_t)  (opt-nag-gradient-step)
-                delta = torch.sub(y, y_prev, out=y_prev)  # y_{t+1} − y_t, in y_t's memory
-                torch.add(y, delta, alpha=mu, out=theta)  # θ_{t+1} = y_{t+1} + μ (y_{t+1} − y_t)  (opt-nag-extrapolation)
+                # y_{t+1} = θ_t − γ ∇f(θ_t)  (opt-nag-gradient-step)
+                y = theta.add(g, alpha=-gamma)
+                # y_{t+1} − y_t, in y_t's memory
+                delta = torch.sub(y, y_prev, out=y_prev)
+                # θ_{t+1} = y_{t+1} + μ (y_{t+1} − y_t)  (opt-nag-extrapolation)
+                torch.add(y, delta, alpha=mu, out=theta)
                 state["y"] = y
         return loss

@@ -8,7 +8,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_beta, check_lr, check_nonnegative
+from ._base import (
+    Closure,
+    CourseOptimizer,
+    Group,
+    State,
+    check_beta,
+    check_lr,
+    check_nonnegative,
+)
 
 __all__ = ["RAdam"]
 
@@ -83,35 +91,56 @@ class RAdam(CourseOptimizer):
         }
         super().__init__(params, defaults)
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["step"] = self._new_step_count()
-        state["exp_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # m_0
-        state["exp_avg_sq"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # V_0
+        # m_0
+        state["exp_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
+        # V_0
+        state["exp_avg_sq"] = torch.zeros_like(
+            theta, memory_format=torch.preserve_format
+        )
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            gamma, (beta1, beta2), eps = float(group["lr"]), group["betas"], group["eps"]
+            gamma, (beta1, beta2), eps = (
+                float(group["lr"]),
+                group["betas"],
+                group["eps"],
+            )
             omega, maximize = group["weight_decay"], group["maximize"]
             decoupled = group["decoupled_weight_decay"]
             rho_inf = 2 / (1 - beta2) - 1  # ρ_∞  (opt-radam-sma-length)
             for theta, g, state in self._with_grad(group):
                 t = self._advance(state)
-                g = self._decayed_direction(  # (opt-common-decoupled-decay) or (opt-common-l2)
-                    theta, g, lr=gamma, weight_decay=omega, maximize=maximize, decoupled=decoupled
+                # (opt-common-decoupled-decay) or (opt-common-l2)
+                g = self._decayed_direction(
+                    theta,
+                    g,
+                    lr=gamma,
+                    weight_decay=omega,
+                    maximize=maximize,
+                    decoupled=decoupled,
                 )
                 m, V = state["exp_avg"], state["exp_avg_sq"]
-                m.lerp_(g, 1 - beta1)  # m_t = β1 m_{t−1} + (1−β1) g_t  (opt-radam-first-moment)
-                V.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # (opt-radam-second-moment)
+                # m_t = β1 m_{t−1} + (1−β1) g_t  (opt-radam-first-moment)
+                m.lerp_(g, 1 - beta1)
+                # (opt-radam-second-moment)
+                V.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                 c1, c2 = 1 - beta1**t, 1 - beta2**t  # (opt-radam-bias-correction)
                 rho_t = rho_inf - 2 * t * beta2**t / c2  # ρ_t  (opt-radam-sma-length)
                 step = (m / c1) * gamma  # γ m_t / c1
                 if rho_t > 5.0:
                     r = (  # r_t  (opt-radam-rectifier)
-                        (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+                        (rho_t - 4)
+                        * (rho_t - 2)
+                        * rho_inf
+                        / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
                     ) ** 0.5
-                    step = step * (c2**0.5 / V.sqrt().add_(eps)) * r  # (opt-radam-adaptive-update)
-                theta.sub_(step)  # θ_t = θ_{t−1} − step  (opt-radam-adaptive/sgdm-update)
+                    # (opt-radam-adaptive-update)
+                    step = step * (c2**0.5 / V.sqrt().add_(eps)) * r
+                # θ_t = θ_{t−1} − step  (opt-radam-adaptive/sgdm-update)
+                theta.sub_(step)
         return loss

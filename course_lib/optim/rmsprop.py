@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_lr, check_nonnegative
+from ._base import Closure, CourseOptimizer, Group, State, check_lr, check_nonnegative
 
 __all__ = ["RMSprop"]
 
@@ -75,37 +75,58 @@ class RMSprop(CourseOptimizer):
         }
         super().__init__(params, defaults)
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
         state["step"] = self._new_step_count()
-        state["square_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # V_0
+        # V_0
+        state["square_avg"] = torch.zeros_like(
+            theta, memory_format=torch.preserve_format
+        )
         if group["momentum"] > 0:
-            state["momentum_buffer"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
+            state["momentum_buffer"] = torch.zeros_like(
+                theta, memory_format=torch.preserve_format
+            )
         if group["centered"]:
-            state["grad_avg"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
+            state["grad_avg"] = torch.zeros_like(
+                theta, memory_format=torch.preserve_format
+            )
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            gamma, beta, eps, mu = float(group["lr"]), group["alpha"], group["eps"], group["momentum"]
-            omega, centered, maximize = group["weight_decay"], group["centered"], group["maximize"]
+            gamma, beta, eps, mu = (
+                float(group["lr"]),
+                group["alpha"],
+                group["eps"],
+                group["momentum"],
+            )
+            omega, centered, maximize = (
+                group["weight_decay"],
+                group["centered"],
+                group["maximize"],
+            )
             for theta, g, state in self._with_grad(group):
                 self._advance(state)
                 g = self._direction(theta, g, maximize=maximize, weight_decay=omega)
                 V = state["square_avg"]
-                V.mul_(beta).addcmul_(g, g, value=1 - beta)  # V_t = β V_{t−1} + (1−β) g_t²  (opt-rmsprop-second-moment)
+                # V_t = β V_{t−1} + (1−β) g_t²  (opt-rmsprop-second-moment)
+                V.mul_(beta).addcmul_(g, g, value=1 - beta)
                 if centered:
                     m = state["grad_avg"]
-                    m.lerp_(g, 1 - beta)  # m_t = β m_{t−1} + (1−β) g_t  (opt-rmsprop-centered-mean)
+                    # m_t = β m_{t−1} + (1−β) g_t  (opt-rmsprop-centered-mean)
+                    m.lerp_(g, 1 - beta)
                     s = V.addcmul(m, m, value=-1).sqrt_()  # √(V_t − m_t²)
                 else:
                     s = V.sqrt()  # √V_t
                 s.add_(eps)  # s_t = … + ε  (opt-rmsprop-denominator)
                 if mu > 0:
                     b = state["momentum_buffer"]
-                    b.mul_(mu).addcdiv_(g, s)  # b_t = μ b_{t−1} + g_t / s_t  (opt-rmsprop-momentum)
-                    theta.add_(b, alpha=-gamma)  # θ_t = θ_{t−1} − γ b_t  (opt-rmsprop-update)
+                    # b_t = μ b_{t−1} + g_t / s_t  (opt-rmsprop-momentum)
+                    b.mul_(mu).addcdiv_(g, s)
+                    # θ_t = θ_{t−1} − γ b_t  (opt-rmsprop-update)
+                    theta.add_(b, alpha=-gamma)
                 else:
-                    theta.addcdiv_(g, s, value=-gamma)  # θ_t = θ_{t−1} − γ g_t / s_t  (opt-rmsprop-update)
+                    # θ_t = θ_{t−1} − γ g_t / s_t  (opt-rmsprop-update)
+                    theta.addcdiv_(g, s, value=-gamma)
         return loss

@@ -8,7 +8,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_beta, check_lr, check_nonnegative
+from ._base import (
+    Closure,
+    CourseOptimizer,
+    Group,
+    State,
+    check_beta,
+    check_lr,
+    check_nonnegative,
+)
 
 __all__ = ["AdamWScheduleFree"]
 
@@ -67,56 +75,89 @@ class AdamWScheduleFree(CourseOptimizer):
         check_beta(betas[0], 0)
         check_beta(betas[1], 1)
         if betas[0] == 0:
-            raise ValueError("Invalid beta parameter at index 0: 0 (eval() divides by beta1)")
+            raise ValueError(
+                "Invalid beta parameter at index 0: 0 (eval() divides by beta1)"
+            )
         check_nonnegative(weight_decay, "weight_decay value")
         if not (isinstance(warmup_steps, int) and warmup_steps >= 0):
             raise ValueError(f"Invalid warmup_steps: {warmup_steps}")
         # --- end validation
-        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "r": r, "k": 0, "warmup_steps": warmup_steps,
-                    "train_mode": False, "weight_sum": 0.0, "lr_max": -1.0, "scheduled_lr": 0.0,
-                    "weight_lr_power": weight_lr_power, "weight_decay": weight_decay, "foreach": foreach}
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "r": r,
+            "k": 0,
+            "warmup_steps": warmup_steps,
+            "train_mode": False,
+            "weight_sum": 0.0,
+            "lr_max": -1.0,
+            "scheduled_lr": 0.0,
+            "weight_lr_power": weight_lr_power,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+        }
         super().__init__(params, defaults)
 
     @torch.no_grad()
     def eval(self) -> None:
-        """Put the averaged point x into the parameters (from y: x = y + (1 − 1/β1)(z − y))."""
+        """Put the averaged point x in the parameters (x = y + (1 − 1/β1)(z − y))."""
         for group in self.param_groups:
             if group["train_mode"]:
                 beta1 = group["betas"][0]
                 for theta in group["params"]:
                     if "z" in self.state[theta]:
-                        theta.lerp_(end=self.state[theta]["z"].to(theta.device), weight=1 - 1 / beta1)
+                        theta.lerp_(
+                            end=self.state[theta]["z"].to(theta.device),
+                            weight=1 - 1 / beta1,
+                        )
                 group["train_mode"] = False
 
     @torch.no_grad()
     def train(self) -> None:
-        """Put the gradient point y into the parameters (from x: y = x + (1 − β1)(z − x))."""
+        """Put the gradient point y in the parameters (y = x + (1 − β1)(z − x))."""
         for group in self.param_groups:
             if not group["train_mode"]:
                 beta1 = group["betas"][0]
                 for theta in group["params"]:
                     if "z" in self.state[theta]:
-                        theta.lerp_(end=self.state[theta]["z"].to(theta.device), weight=1 - beta1)
+                        theta.lerp_(
+                            end=self.state[theta]["z"].to(theta.device),
+                            weight=1 - beta1,
+                        )
                 group["train_mode"] = True
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["z"] = torch.clone(theta, memory_format=torch.preserve_format)  # z_0 = θ_0
-        state["exp_avg_sq"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # V_0 = 0
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
+        # z_0 = θ_0
+        state["z"] = torch.clone(theta, memory_format=torch.preserve_format)
+        # V_0 = 0
+        state["exp_avg_sq"] = torch.zeros_like(
+            theta, memory_format=torch.preserve_format
+        )
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step (only in train mode); with a closure, evaluate it first and return its loss."""
+        """One step (train mode); with a closure, evaluate it first, return its loss."""
         if not self.param_groups[0]["train_mode"]:
-            raise RuntimeError("AdamWScheduleFree is not in train mode: call optimizer.train() before "
-                               "training and optimizer.eval() before evaluating or saving")
+            raise RuntimeError(
+                "AdamWScheduleFree is not in train mode: call optimizer.train() before "
+                "training and optimizer.eval() before evaluating or saving"
+            )
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            (beta1, beta2), eps, omega, k = group["betas"], group["eps"], group["weight_decay"], group["k"]
+            (beta1, beta2), eps, omega, k = (
+                group["betas"],
+                group["eps"],
+                group["weight_decay"],
+                group["k"],
+            )
             warmup = group["warmup_steps"]
-            gamma = group["lr"] * ((k + 1) / warmup if k < warmup else 1.0)  # γ_t = s_t γ
+            # γ_t = s_t γ
+            gamma = group["lr"] * ((k + 1) / warmup if k < warmup else 1.0)
             group["scheduled_lr"] = gamma
             lr_max = group["lr_max"] = max(gamma, group["lr_max"])
-            weight = ((k + 1) ** group["r"]) * (lr_max ** group["weight_lr_power"])  # w_t
+            # w_t
+            weight = ((k + 1) ** group["r"]) * (lr_max ** group["weight_lr_power"])
             weight_sum = group["weight_sum"] = group["weight_sum"] + weight
             c = weight / weight_sum if weight_sum != 0 else 0  # c_t = w_t / Σ w_i
             c2 = 1 - beta2 ** (k + 1)
@@ -127,7 +168,8 @@ class AdamWScheduleFree(CourseOptimizer):
                 if omega != 0:
                     u.add_(y, alpha=omega)  # u_t = … + ω y  (opt-sf-direction)
                 y.lerp_(end=z, weight=c)  # (1 − c) y + c z_{t−1}
-                y.add_(u, alpha=gamma * (beta1 * (1 - c) - 1))  # … + γ(β1(1−c) − 1) u  (opt-sf-interpolation)
+                # … + γ(β1(1−c) − 1) u  (opt-sf-interpolation)
+                y.add_(u, alpha=gamma * (beta1 * (1 - c) - 1))
                 z.sub_(u, alpha=gamma)  # z_t = z − γ u  (opt-sf-base)
             group["k"] = k + 1
         return loss

@@ -78,20 +78,26 @@ class SGD(CourseOptimizer):
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with a closure, evaluate it first (once) and return its loss."""
+        """One step; with a closure, evaluate it first (once) and return its loss."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
             gamma, mu, tau = float(group["lr"]), group["momentum"], group["dampening"]
-            omega, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            omega, nesterov, maximize = (
+                group["weight_decay"],
+                group["nesterov"],
+                group["maximize"],
+            )
             for theta, g, state in self._with_grad(group, stateful=mu != 0):
                 g = self._direction(theta, g, maximize=maximize, weight_decay=omega)
                 d = g
                 if mu != 0:
                     v = state.get("momentum_buffer")
                     if v is None:
-                        v = state["momentum_buffer"] = g.clone()  # v_1 = g_1  (opt-sgd-momentum-init)
+                        # v_1 = g_1  (opt-sgd-momentum-init)
+                        v = state["momentum_buffer"] = g.clone()
                     else:
-                        v.mul_(mu).add_(g, alpha=1 - tau)  # v_t = μ v_{t−1} + (1−τ) g_t  (opt-sgd-momentum)
+                        # v_t = μ v_{t−1} + (1−τ) g_t  (opt-sgd-momentum)
+                        v.mul_(mu).add_(g, alpha=1 - tau)
                     d = g.add(v, alpha=mu) if nesterov else v  # d_t  (opt-sgd-nesterov)
                 theta.add_(d, alpha=-gamma)  # θ_t = θ_{t−1} − γ d_t  (opt-sgd-update)
         return loss

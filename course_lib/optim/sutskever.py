@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._base import Closure, CourseOptimizer, check_lr, check_nonnegative
+from ._base import Closure, CourseOptimizer, Group, State, check_lr, check_nonnegative
 
 __all__ = ["SutskeverSGD"]
 
@@ -69,13 +69,16 @@ class SutskeverSGD(CourseOptimizer):
         if not 0.0 <= lookahead <= 1.0:
             raise ValueError(f"Invalid lookahead value: {lookahead}")
         # --- end validation
-        super().__init__(params, {"lr": lr, "momentum": momentum, "lookahead": lookahead})
+        super().__init__(
+            params, {"lr": lr, "momentum": momentum, "lookahead": lookahead}
+        )
 
-    def _init_state(self, theta: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["velocity"] = torch.zeros_like(theta, memory_format=torch.preserve_format)  # v_0 = 0
+    def _init_state(self, theta: Tensor, state: State, group: Group) -> None:
+        # v_0 = 0
+        state["velocity"] = torch.zeros_like(theta, memory_format=torch.preserve_format)
 
     def _shift(self, sign: float) -> None:
-        """Move each parameter that has a velocity by ``sign · a μ v`` (there and back)."""
+        """Move each parameter that has a velocity by ``sign · a μ v`` (there, back)."""
         for group in self.param_groups:
             shift = sign * group["lookahead"] * group["momentum"]
             if shift == 0:
@@ -87,14 +90,17 @@ class SutskeverSGD(CourseOptimizer):
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
-        """Take one step; with lookahead ≠ 0 the closure is required and called at θ + aμv."""
-        looks_ahead = any(g["lookahead"] * g["momentum"] != 0 for g in self.param_groups)
+        """One step; with lookahead ≠ 0 the closure is required, called at θ + aμv."""
+        looks_ahead = any(
+            g["lookahead"] * g["momentum"] != 0 for g in self.param_groups
+        )
         if looks_ahead and closure is None:
             raise RuntimeError(
-                "SutskeverSGD with lookahead != 0 needs step(closure): the gradient must be "
-                "taken at the shifted point θ + lookahead·μ·v, so the optimizer moves the "
-                "parameters there, calls the closure (which zeroes the grads, computes the "
-                "loss and calls backward) and moves them back"
+                "SutskeverSGD with lookahead != 0 needs step(closure): the "
+                "gradient must be taken at the shifted point θ + lookahead·μ·v, so "
+                "the optimizer moves the parameters there, calls the closure (which "
+                "zeroes the grads, computes the loss and calls backward) and moves "
+                "them back"
             )
         if looks_ahead:
             self._shift(+1.0)  # θ̃_t = θ_t + a μ v_t  (opt-sutskever-lookahead)
@@ -108,6 +114,7 @@ class SutskeverSGD(CourseOptimizer):
             gamma, mu = float(group["lr"]), group["momentum"]
             for theta, g, state in self._with_grad(group):
                 v = state["velocity"]
-                v.mul_(mu).add_(g, alpha=-gamma)  # v_{t+1} = μ v_t − γ ∇f(θ̃_t)  (opt-sutskever-velocity)
+                # v_{t+1} = μ v_t − γ ∇f(θ̃_t)  (opt-sutskever-velocity)
+                v.mul_(mu).add_(g, alpha=-gamma)
                 theta.add_(v)  # θ_{t+1} = θ_t + v_{t+1}  (opt-sutskever-update)
         return loss

@@ -6,12 +6,11 @@ that are missing, out of date or left over (the test suite runs it, so committed
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from course_tools.build import book
 from course_tools.build import notebooks as nbx
-from course_tools.colab import repository_url, setup_cell_source
+from course_tools.colab import repository_config, repository_url, setup_cell_source
 
 SOURCE_DIR, STUDENT_DIR, SOLUTION_DIR, BOOK_DIR = "exercises/source", "exercises/student", "exercises/solutions", \
     "exercises/book"
@@ -37,9 +36,7 @@ def chapter_of(path: Path) -> int:
 
 
 def _branch(root: Path) -> str:
-    match = re.search(r"^repository:\s*\n(?:[ \t]+.*\n)*?[ \t]+branch:\s*(\S+)", (root / "_config.yml").read_text(),
-                      flags=re.MULTILINE)
-    return match.group(1).strip("'\"") if match else "main"
+    return str(repository_config(root / "_config.yml").get("branch") or "main")
 
 
 def expected_files(root: Path) -> dict[Path, str]:

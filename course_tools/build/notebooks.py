@@ -287,13 +287,12 @@ def _hidden_problems(ex: Exercise) -> list[str]:
             problems.append(f"hidden cell {cell_id(cell)!r} checks {call.question}, but belongs to {ex.question}")
         if declared is None:
             problems.append(f"question {ex.question} is not declared in course_lib/exercises (chNN.py)")
-        elif declared.legacy is None and declared.kind != ex.kind:
+        elif declared.kind != ex.kind:
             problems.append(f"question {ex.question} is declared as {declared.kind}, its header says {ex.kind}")
-        elif declared.legacy is None and call.name != declared.name:
+        elif call.name != declared.name:
             problems.append(f"hidden cell {cell_id(cell)!r} names `{call.name}`, but question {ex.question} is "
                             f"declared with name={declared.name!r}")
-        elif declared.legacy is None and declared.kind == "implement" and call.group is not True \
-                and call.group not in declared.groups:
+        elif declared.kind == "implement" and call.group is not True and call.group not in declared.groups:
             problems.append(f"hidden cell {cell_id(cell)!r}: question {ex.question} has no case group "
                             f"{call.group!r} (groups: {declared.groups})")
     return problems

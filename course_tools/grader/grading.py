@@ -37,7 +37,7 @@ from course_lib.exercises.registry import load_errors, questions
 from course_tools.build import notebooks as nbx
 from course_tools.build.generate import sources
 from course_tools.grader import sandbox
-from course_tools.grader.session import Settings, Trusted, grade_submission
+from course_tools.grader.session import HiddenResult, Report, Settings, Trusted, grade_submission
 from course_tools.grader.submission import library_calls, make_plan, read_bytes
 
 FIELDS = ("submission", "question", "points", "max_points", "message")
@@ -119,14 +119,14 @@ def _duplicate_notes(subs: list[Submission], source_of: dict[str, Path | None]) 
 
 
 def rows_for(name: str, source_nb: Any, nb_problem: str, read_notes: list[str], plan: Any,
-             report: dict[str, Any], extra_notes: list[str]) -> list[Row]:
+             report: Report, extra_notes: list[str]) -> list[Row]:
     """The CSV rows of one submission: points capped by the header, every record tied to its question."""
     known = questions()
     rows: list[Row] = []
-    by_q: dict[str, list[dict[str, Any]]] = {}
-    for entry in report.get("hidden", []):
-        by_q.setdefault(str(entry["question"]), []).append(entry)
-    common = [*extra_notes, *read_notes, *report.get("general", [])]
+    by_q: dict[str, list[HiddenResult]] = {}
+    for entry in report.hidden:
+        by_q.setdefault(str(entry.question), []).append(entry)
+    common = [*extra_notes, *read_notes, *report.general]
     for ex in nbx.exercises(source_nb):
         q, max_points = ex.question, float(ex.header.points)
         notes = list(plan.notes.get(q, [])) if plan is not None else []
@@ -145,18 +145,18 @@ def rows_for(name: str, source_nb: Any, nb_problem: str, read_notes: list[str], 
                             plan.manual_answers.get(q, "")))
             continue
         entries = by_q.get(q, [])
-        points = min(max_points, float(sum(int(e["points"]) for e in entries if e["passed"])))
-        failing = [str(e["message"]).rstrip(".") for e in entries if not e["passed"]]
+        points = min(max_points, float(sum(int(e.points) for e in entries if e.passed)))
+        failing = [str(e.message).rstrip(".") for e in entries if not e.passed]
         expected_cells = {nbx.cell_id(c) for c in ex.hidden}
-        if len({e["id"] for e in entries} & expected_cells) < len(expected_cells):
-            failing.append(f"not graded: {report.get('stopped') or 'the grader stopped early'}")
+        if len({e.id for e in entries} & expected_cells) < len(expected_cells):
+            failing.append(f"not graded: {report.stopped or 'the grader stopped early'}")
         message = "; ".join(dict.fromkeys(failing)) if failing else "passed"
         flags = []
         question = known.get(q)
         if question is not None and question.forbid:
             code = "\n\n".join([plan.code.get(q, ""), plan.code.get("", "")])
             called = library_calls(code, list(question.forbid))
-            runtime = [f for e in entries for f in e.get("flags", [])]
+            runtime = [f for e in entries for f in e.flags]
             if called or runtime:
                 what = ", ".join(called) if called else "; ".join(dict.fromkeys(runtime))
                 flags.append(f"FLAG: the answer uses {what}, the library's own version of what it was asked to "
@@ -287,8 +287,6 @@ def _prepare(trusted: Trusted, source_nbs: dict[Path, Any], say: Any) -> None:
             try:
                 call = nbx.hidden_call(cell.source)
                 q = known[call.question]
-                if q.legacy is not None:
-                    continue
                 if q.kind == "implement":
                     trusted.cases(q, call.group)
                 elif q.kind == "predict":
@@ -307,7 +305,7 @@ def _grade_one(sub: Submission, source: Path | None, source_nbs: dict[Path, Any]
     source_nb = source_nbs[source]
     nb, problem, read_notes = read_bytes(sub.data)
     if nb is None:
-        return rows_for(sub.name, source_nb, problem, read_notes, None, {}, extra)
+        return rows_for(sub.name, source_nb, problem, read_notes, None, Report(), extra)
     plan = make_plan(source_nb, nb)
     report = grade_submission(plan, source_nb, trusted, settings)
     return rows_for(sub.name, source_nb, "", read_notes, plan, report, extra)

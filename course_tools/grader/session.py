@@ -21,11 +21,40 @@ import time
 from typing import Any
 
 from course_lib.exercises import spec, wire
-from course_lib.exercises.checks import Outcome, judge, judge_number
+from course_lib.exercises.checks import Outcome, judge, judge_number, wall_limit
 from course_lib.exercises.registry import questions
 from course_tools.build import notebooks as nbx
 from course_tools.grader import sandbox
 from course_tools.grader.submission import Plan
+
+
+@dataclasses.dataclass
+class HiddenResult:
+    """The outcome of one hidden check: its cell, question and points, and what the judge said."""
+
+    id: str
+    question: str
+    points: int
+    passed: bool = False
+    message: str = ""
+    flags: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Report:
+    """What grading one submission found; :func:`~course_tools.grader.grading.rows_for` turns it into rows.
+
+    ``stopped``: why the notebook's cells stopped early ("" when they all ran); ``general``: notes about
+    the whole submission (restarts, lost kernels); ``cell_errors``: the cells that raised, by label;
+    ``skipped``: the cells skipped after a hang or a crash, and why.
+    """
+
+    hidden: list[HiddenResult] = dataclasses.field(default_factory=list)
+    stopped: str = ""
+    general: list[str] = dataclasses.field(default_factory=list)
+    cell_errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    restarts: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,12 +70,16 @@ class Settings:
     mode: sandbox.Mode = dataclasses.field(default_factory=lambda: sandbox.Mode("none", "not probed"))
 
     def case_limit(self, n_cases: int) -> float:
-        """Seconds for one call of the student's function: the check's time shared by its cases (>= 3 s)."""
+        """CPU seconds for one call of the student's function: the check's time shared by its cases (>= 3 s).
+
+        CPU time, so that the verdict does not depend on the machine's load; a call that sleeps is
+        stopped after :func:`~course_lib.exercises.checks.wall_limit` of it in wall-clock time.
+        """
         return round(max(3.0, self.check_timeout / max(n_cases, 1)), 1)
 
     def call_timeout(self, n_cases: int) -> float:
         """The longest wait for the reply to one hidden check (every case, plus forking and transfer)."""
-        return n_cases * (self.case_limit(n_cases) + 1.5) + 10
+        return n_cases * (wall_limit(self.case_limit(n_cases)) + 1.5) + 10
 
     def submission_bound(self, n_hidden: int) -> float:
         """The most wall time one submission can take: start, cells, checks, and each restart."""
@@ -184,43 +217,42 @@ class _Run:
             self.kernel = None
 
 
-def grade_submission(plan: Plan, source_nb: Any, trusted: Trusted, settings: Settings) -> dict[str, Any]:
-    """Run ``plan`` and its hidden checks; the report (plain data) the batch turns into CSV rows."""
+def grade_submission(plan: Plan, source_nb: Any, trusted: Trusted, settings: Settings) -> Report:
+    """Run ``plan`` and its hidden checks; the :class:`Report` the batch turns into CSV rows."""
     bound = settings.submission_bound(len(plan.hidden))
     run = _Run(plan, source_nb, settings, time.monotonic() + bound)
-    report: dict[str, Any] = {"hidden": [], "stopped": "", "general": run.general, "cell_errors": run.errors,
-                              "flags": {}, "skipped": {}}
+    report = Report(general=run.general, cell_errors=run.errors)
     try:
         if not run.start():
-            report["stopped"] = run.general[-1]
+            report.stopped = run.general[-1]
         else:
             _run_cells(run, report)
         _run_checks(run, report, trusted)
     finally:
         run.close()
-    report["skipped"] = {plan.steps[i].label: why for i, why in run.skipped.items()}
-    report["restarts"] = run.restarts
+    report.skipped = {plan.steps[i].label: why for i, why in run.skipped.items()}
+    report.restarts = run.restarts
     return report
 
 
-def _run_cells(run: _Run, report: dict[str, Any]) -> None:
+def _run_cells(run: _Run, report: Report) -> None:
     settings, plan = run.settings, run.plan
     budget = time.monotonic() + settings.timeout
     for index, step in enumerate(plan.steps):
         remaining = min(budget, run.deadline) - time.monotonic()
         if remaining < 0.5:
-            report["stopped"] = report["stopped"] or f"the notebook ran out of its {settings.timeout:g} s before " \
+            report.stopped = report.stopped or f"the notebook ran out of its {settings.timeout:g} s before " \
                                                      f"cell {step.label!r}"
             return
         if run.kernel is None:
-            report["stopped"] = report["stopped"] or "the kernel could not be restarted"
+            report.stopped = report.stopped or "the kernel could not be restarted"
             return
         try:
             reply = run.kernel.request({"op": "run", "source": step.source, "timeout": remaining},
                                        remaining + 5)
         except sandbox.KernelLost as err:
             if str(err) == "timeout":  # it blocked the interrupt: a hang the harness couldn't stop
-                report["stopped"] = (f"cell {step.label!r} was still running when the notebook's time limit of "
+                report.stopped = (f"cell {step.label!r} was still running when the notebook's time limit of "
                                      f"{settings.timeout:g} s ran out (an infinite loop that blocks interrupts?)")
                 run.skipped[index] = "hung"
                 run.restart("a cell hung")
@@ -230,13 +262,13 @@ def _run_cells(run: _Run, report: dict[str, Any]) -> None:
                                f"kernel restarted")
             restarting = time.monotonic()
             if not run.restart(f"cell {step.label!r}"):
-                report["stopped"] = run.general[-1]
+                report.stopped = run.general[-1]
                 return
             budget += time.monotonic() - restarting  # the restart and the replay don't count against the notebook
             continue
         status = reply.get("status")
         if status == "timeout":
-            report["stopped"] = (f"cell {step.label!r} was still running when the notebook's time limit of "
+            report.stopped = (f"cell {step.label!r} was still running when the notebook's time limit of "
                                  f"{settings.timeout:g} s ran out (an infinite loop?)")
             run.skipped[index] = "timeout"
             return
@@ -260,34 +292,29 @@ def _answer_problem(run: _Run, question: str) -> str:
     return ""
 
 
-def _run_checks(run: _Run, report: dict[str, Any], trusted: Trusted) -> None:
+def _run_checks(run: _Run, report: Report, trusted: Trusted) -> None:
     known = questions()
     for cell in run.plan.hidden:
         meta = nbx.meta(cell)
         question, points = str(meta.get("question")), int(meta.get("points", 0))
-        entry = {"id": nbx.cell_id(cell), "question": question, "points": points, "passed": False, "message": "",
-                 "flags": []}
-        report["hidden"].append(entry)
+        entry = HiddenResult(nbx.cell_id(cell), question, points)
+        report.hidden.append(entry)
         try:
             call = nbx.hidden_call(cell.source)
             q = known[question]
         except (ValueError, KeyError) as err:
-            entry["message"] = f"internal: the hidden check can't be read ({err}); tell the course maintainers"
-            continue
-        if q.legacy is not None:
-            entry["message"] = (f"internal: question {question} uses the old in-process check, which the trusted "
-                                f"grader cannot run; port it to course_lib.exercises.spec")
+            entry.message = f"internal: the hidden check can't be read ({err}); tell the course maintainers"
             continue
         ran = any(s.question == question and i in run.ran for i, s in enumerate(run.plan.steps))
         if not ran:
-            why = _answer_problem(run, question) or report["stopped"] or "the notebook stopped early"
-            entry["message"] = f"not graded: {report['stopped'] or why}"
+            why = _answer_problem(run, question) or report.stopped or "the notebook stopped early"
+            entry.message = f"not graded: {report.stopped or why}"
             continue
         if run.kernel is None:
-            entry["message"] = f"not graded: {run.general[-1] if run.general else 'the kernel was lost'}"
+            entry.message = f"not graded: {run.general[-1] if run.general else 'the kernel was lost'}"
             continue
         if run.left() < 1:
-            entry["message"] = "not graded: the submission used up its wall-time limit"
+            entry.message = "not graded: the submission used up its wall-time limit"
             continue
         try:
             if q.kind == "implement":
@@ -297,16 +324,16 @@ def _run_checks(run: _Run, report: dict[str, Any], trusted: Trusted) -> None:
         except sandbox.KernelLost as err:
             lost = ("the check did not finish within its time limit" if str(err) == "timeout"
                     else f"the Python kernel died during the check ({err})")
-            entry["message"] = f"Exercise {question}: {lost}."
+            entry.message = f"Exercise {question}: {lost}."
             run.restart(f"the check of {question}")
 
 
-def _check_function(run: _Run, q: spec.Question, call: nbx.HiddenCall, entry: dict[str, Any],
+def _check_function(run: _Run, q: spec.Question, call: nbx.HiddenCall, entry: HiddenResult,
                     trusted: Trusted) -> None:
     try:
         cases = trusted.cases(q, call.group)
     except Exception as exc:  # noqa: BLE001 - a broken reference is the maintainers' problem, said so
-        entry["message"] = f"internal: the reference of {q.id} failed ({type(exc).__name__}: {exc})"
+        entry.message = f"internal: the reference of {q.id} failed ({type(exc).__name__}: {exc})"
         return
     limit = run.settings.case_limit(len(cases))
     request = {"op": "call", "name": call.name, "cases": [plain for _, _, plain in cases], "time_limit": limit,
@@ -315,55 +342,55 @@ def _check_function(run: _Run, q: spec.Question, call: nbx.HiddenCall, entry: di
     status = reply.get("status")
     if status == "missing":
         why = _answer_problem(run, q.id)
-        entry["message"] = f"Exercise {q.id}: `{call.name}` is not defined" + (f" — {why}." if why else ".")
+        entry.message = f"Exercise {q.id}: `{call.name}` is not defined" + (f" — {why}." if why else ".")
         return
     if status == "not_callable":
-        entry["message"] = f"Exercise {q.id}: `{call.name}` is not a function."
+        entry.message = f"Exercise {q.id}: `{call.name}` is not a function."
         return
     outcomes = reply.get("outcomes")
     if status != "ok" or not isinstance(outcomes, list):
-        entry["message"] = f"Exercise {q.id}: the kernel gave no usable result ({str(reply.get('error', status))[:200]})."
+        entry.message = f"Exercise {q.id}: the kernel gave no usable result ({str(reply.get('error', status))[:200]})."
         return
     total = len(cases)
     for i, (case, expected, _) in enumerate(cases, start=1):
         if i > len(outcomes):
-            entry["message"] = f"Exercise {q.id}: only {len(outcomes)} of {total} cases came back."
+            entry.message = f"Exercise {q.id}: only {len(outcomes)} of {total} cases came back."
             return
         raw = outcomes[i - 1]
         try:
             outcome = Outcome.from_plain(raw if isinstance(raw, dict) else {})
         except (ValueError, KeyError, TypeError, RuntimeError) as err:
-            entry["message"] = f"Exercise {q.id}: the result of case {i} could not be read safely ({err})."
+            entry.message = f"Exercise {q.id}: the result of case {i} could not be read safely ({err})."
             return
         calls = raw.get("forbidden_calls") if isinstance(raw, dict) else None
         if isinstance(calls, dict) and calls:
-            entry["flags"] += [f"called {str(name)[:80]} while checked" for name in list(calls)[:5]]
+            entry.flags += [f"called {str(name)[:80]} while checked" for name in list(calls)[:5]]
         verdict = judge(q.id, outcome, expected, case.label(i, total), rtol=q.rtol, atol=q.atol, steps=q.steps,
                         input_hint=q.input_hint, ratios=case.ratios)
         if verdict is not None:
-            entry["message"] = verdict[1]
+            entry.message = verdict[1]
             return
-    entry["passed"] = True
-    entry["message"] = "passed"
+    entry.passed = True
+    entry.message = "passed"
 
 
-def _check_number(run: _Run, q: spec.Question, call: nbx.HiddenCall, entry: dict[str, Any],
+def _check_number(run: _Run, q: spec.Question, call: nbx.HiddenCall, entry: HiddenResult,
                   trusted: Trusted) -> None:
     reply = run.kernel.request({"op": "value", "name": call.name}, min(30.0, max(run.left(), 1)))
     if reply.get("status") == "missing":
         why = _answer_problem(run, q.id)
-        entry["message"] = f"Exercise {q.id}: `{call.name}` is not defined" + (f" — {why}." if why else ".")
+        entry.message = f"Exercise {q.id}: `{call.name}` is not defined" + (f" — {why}." if why else ".")
         return
     try:
         answer = wire.decode(reply.get("value"))
     except (ValueError, TypeError, RuntimeError) as err:
-        entry["message"] = f"Exercise {q.id}: your answer could not be read safely ({err})."
+        entry.message = f"Exercise {q.id}: your answer could not be read safely ({err})."
         return
     try:
         truth, how = trusted.truth(q)
     except Exception as exc:  # noqa: BLE001
-        entry["message"] = f"internal: the computed value of {q.id} failed ({type(exc).__name__}: {exc})"
+        entry.message = f"internal: the computed value of {q.id} failed ({type(exc).__name__}: {exc})"
         return
     result = judge_number(q.id, answer, truth, how, rtol=q.rtol, hidden=True, ratios=q.ratios)
-    entry["passed"] = result.passed
-    entry["message"] = "passed" if result.passed else result.message
+    entry.passed = result.passed
+    entry.message = "passed" if result.passed else result.message

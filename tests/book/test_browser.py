@@ -52,6 +52,39 @@ def _pages() -> list[str]:
     return [p for p in pages if (HTML / p).is_file()]
 
 
+#: What a build is made from: a file here newer than the build makes the build stale.
+BUILD_SOURCES = ("_config.yml", "_toc.yml", "index.md", "references.bib", "chapters/*", "exercises/book/*.md",
+                 "_ext/**/*.py", "_static/**/*", "course_lib/**/*.py")
+STAMP = ".build-started"  # written by the Makefile's book build when it succeeds: the time the build started
+
+
+def stale_sources(html: Path, root: Path = ROOT) -> list[str]:
+    """The sources newer than the build in ``html`` (all of them, as one line, when it has no stamp)."""
+    stamp = html / STAMP
+    if not stamp.is_file():
+        return [f"{html}/{STAMP} is missing: the book was not built by `make book` (or its build failed)"]
+    started = float(stamp.read_text().strip())
+    return sorted(str(p.relative_to(root)) for pattern in BUILD_SOURCES for p in root.glob(pattern)
+                  if p.is_file() and p.stat().st_mtime > started)
+
+
+def test_the_build_is_not_stale():
+    stale = stale_sources(HTML)
+    assert not stale, "the built book is older than its sources; run `make book` again:\n  " + "\n  ".join(stale[:20])
+
+
+def test_a_source_newer_than_the_build_makes_it_stale(tmp_path):
+    (tmp_path / "chapters").mkdir()
+    assert stale_sources(tmp_path, tmp_path) and "missing" in stale_sources(tmp_path, tmp_path)[0]
+    (tmp_path / STAMP).write_text("1000.5\n")
+    page = tmp_path / "chapters" / "01_x.ipynb"
+    page.write_text("{}")
+    os.utime(page, (1000.0, 1000.0))
+    assert stale_sources(tmp_path, tmp_path) == []
+    os.utime(page, (1001.0, 1001.0))
+    assert stale_sources(tmp_path, tmp_path) == ["chapters/01_x.ipynb"]
+
+
 def browser_paths() -> tuple[str, str] | None:
     """(chromium binary, chromedriver) found on PATH (or in COURSE_CHROMIUM / COURSE_CHROMEDRIVER), else None."""
     binary = os.environ.get("COURSE_CHROMIUM") or next(
@@ -63,6 +96,8 @@ def browser_paths() -> tuple[str, str] | None:
 @pytest.fixture(scope="module")
 def browser():
     """One headless Chromium for every page, with the network switched off and the console log kept."""
+    if stale_sources(HTML):
+        pytest.fail("the built book is stale (see test_the_build_is_not_stale): run `make book` first", pytrace=False)
     paths = browser_paths()
     if paths is None:
         pytest.fail(INSTALL_HINT, pytrace=False)

@@ -145,7 +145,7 @@ def test_build_extension_extracts_the_json_that_the_html_carries():
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("ledger_ext", Path(__file__).parents[1] / "_ext" / "ledger.py")
+    spec = importlib.util.spec_from_file_location("ledger_ext", Path(__file__).parents[2] / "_ext" / "ledger.py")
     ext = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ext)
     claim("rate </script>", 0.9003, 0.9, tol=1e-3, rules_out={"w": 0.95})

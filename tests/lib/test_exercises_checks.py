@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from course_lib.exercises import check, spec, wire
-from course_lib.exercises.checks import Case, check_function, check_number
-from course_lib.exercises.registry import questions
+from course_lib.exercises.checks import Case
+from course_lib.exercises.registry import questions, self_check_function, self_check_number
+from course_lib.exercises.spec import Question
 
 
 def reference(theta0, n_steps):
@@ -19,8 +20,18 @@ def reference(theta0, n_steps):
 CASES = [Case((torch.arange(1.0, 7.0, dtype=torch.float64).reshape(3, 2), 4), description="a 3x2 start")]
 
 
-def run(student, **kwargs):
-    return check_function("9.1", student, reference, CASES, **kwargs)
+def run(student, time_limit_s: float = 2.0, input_hint: str = ""):
+    """The student's self-check of a question declared like a chapter's (the path check() takes)."""
+    question = Question("9.1", "implement", "a test question", name="f", reference=reference,
+                        cases=lambda rng, group: CASES if group == "core" else [], rtol=1e-5, atol=1e-8,
+                        steps=True, input_hint=input_hint, time_limit_s=time_limit_s,
+                        arg_names=("theta0", "n_steps"))
+    return self_check_function(question, student, False)
+
+
+def check_number(question_id, answer, compute, reveal=False):
+    question = Question(question_id, "predict", "a test prediction", name="x", compute=compute, rtol=0.01)
+    return self_check_number(question, answer, False, reveal)
 
 
 def test_a_correct_function_passes():
@@ -250,3 +261,22 @@ def test_the_wire_carries_plain_data_only():
     case = spec.to_plain((spec.Fn("quadratic_grad", hessian=[[2.0]], minimizer=[1.0]), 3))
     grad = spec.build(spec.from_plain(case))[0]
     assert torch.equal(grad(torch.tensor([2.0])), torch.tensor([2.0]))
+
+
+def test_the_graders_case_limit_counts_cpu_seconds_so_load_cannot_change_the_verdict(monkeypatch):
+    import time
+
+    from course_lib.exercises import checks
+
+    monkeypatch.setattr(checks, "wall_limit", lambda seconds: 1.5)  # the backstop, shortened for the test
+    slept = checks.call_student(lambda: time.sleep(0.5) or 1.0, (), {}, (), 0.2, cpu=True)
+    assert slept["status"] == "returned"  # 0.5 s of wall time but almost no CPU: within 0.2 CPU-s
+
+    def burn():
+        while True:
+            pass
+
+    assert checks.call_student(burn, (), {}, (), 0.2, cpu=True)["status"] == "timeout"  # 0.2 CPU-s
+    start = time.monotonic()
+    assert checks.call_student(lambda: time.sleep(30), (), {}, (), 0.2, cpu=True)["status"] == "timeout"
+    assert time.monotonic() - start < 5  # a call that only sleeps is stopped by the wall-clock backstop

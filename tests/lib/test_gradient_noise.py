@@ -9,13 +9,13 @@ import torch.nn.functional as F
 from course_lib.dynamics.gradient_noise import (
     centred_gram,
     logistic_regression_per_example_gradients,
-    loglog_slope,
     noise_trace,
     per_example_gradients,
     sample_minibatch_gradients,
     sample_noise_sq_norms,
 )
 from course_lib.models import logistic_regression
+from course_lib.plotting import loglog_slope
 
 
 def _data(n: int = 64, d: int = 5, k: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,7 +87,3 @@ def test_bad_batch_sizes_raise() -> None:
         sample_minibatch_gradients(G, 2, 0)
     with pytest.raises(ValueError):
         per_example_gradients(logistic_regression(2, 2), F.cross_entropy, torch.zeros(3, 2), torch.zeros(4).long())
-
-
-def test_loglog_slope_of_a_power_law() -> None:
-    assert loglog_slope([1, 2, 4, 8], [3.0, 1.5, 0.75, 0.375]) == pytest.approx(-1.0)

@@ -31,7 +31,12 @@ def test_contour_draws_levels_with_equal_aspect_and_labels():
 def test_contour_linear_levels_and_given_levels_work():
     _, ax = plt.subplots()
     plotting.contour(TwoBasins(), (-2, 2), (-2, 2), ax=ax, log=False, filled=False, n_grid=50)
+    (lines,) = ax.collections  # unfilled: the lines only
+    steps = np.diff(lines.levels)
+    assert len(lines.levels) > 5 and np.allclose(steps, steps[0])  # evenly spaced, not log-spaced
+    _, ax = plt.subplots()
     plotting.contour(TwoBasins(), (-2, 2), (-2, 2), ax=ax, levels=[0.1, 0.25, 1.0], n_grid=50)
+    assert list(ax.collections[-1].levels) == [0.1, 0.25, 1.0]  # the lines at exactly the given levels
 
 
 def test_trajectories_keep_the_window_and_survive_divergence():

@@ -58,3 +58,9 @@ def test_a_bad_seed_is_a_clear_value_error(monkeypatch, seed):
 def test_blank_course_seed_means_no_offset(monkeypatch):
     monkeypatch.setenv(SEED_ENV_VAR, "  ")
     assert seed_offset() == 0
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+def test_seed_everything_rejects_non_integer_seeds(bad):
+    with pytest.raises(ValueError, match="seed"):
+        seed_everything(bad)

@@ -52,3 +52,11 @@ def test_cpu_timing_does_not_try_to_synchronise_an_accelerator(monkeypatch):
         monkeypatch.setattr(torch.accelerator, "synchronize", fail)
     monkeypatch.setattr(torch.cuda, "synchronize", fail)
     assert timing.time_step(lambda: None, repeats=2, warmup=0, device=torch.device("cpu")) >= 0.0
+
+
+def test_time_calls_interleaves_the_functions_in_a_rotating_order():
+    order = []
+    samples = timing.time_calls({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, "cpu",
+                                repeats=3, warmup=1)
+    assert order == ["a", "b"] + ["a", "b", "b", "a", "a", "b"]  # warm-up, then rotated rounds
+    assert [len(s) for s in samples.values()] == [3, 3]

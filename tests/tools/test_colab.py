@@ -176,6 +176,21 @@ def test_the_command_line_exit_status(tmp_path, no_network):
     assert colab.main(["check", "--root", str(root), "--offline"]) == 0
 
 
+def test_the_tools_command_line_dispatches_colab_check(tmp_path, no_network):
+    from course_tools.__main__ import main
+
+    root = _repo(tmp_path, url="https://github.com/example/unreachable")
+    assert main(["colab", "check", "--root", str(root), "--offline"]) == 0
+    assert main(["colab", "check", "--root", str(root)]) == 1
+
+
+def test_the_config_is_read_as_yaml(tmp_path):
+    config = tmp_path / "_config.yml"
+    config.write_text("title: x\nrepository:\n  # the one place\n  url: 'https://github.com/a/b'\n  branch: dev\n")
+    assert repository_url(config) == "https://github.com/a/b"
+    assert colab.repository_config(config)["branch"] == "dev"
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_url_answers_reports_a_local_path_that_is_not_a_repository(tmp_path):
     # a real git call without network: a folder that is not a repository fails fast

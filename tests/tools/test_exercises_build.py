@@ -70,3 +70,21 @@ def test_book_markdown_has_labelled_exercises_and_dropdown_solutions():
             assert f":label: {ex.label}" in md and f"::::{{solution}} {ex.label}" in md
         assert md.count(":class: dropdown") == len(nbx.exercises(nbx.read(path)))
         assert "colab.research.google.com/github/" in md
+
+
+@pytest.mark.parametrize("path", sources(ROOT), ids=lambda p: p.name)
+def test_the_solution_is_the_source_minus_its_hidden_checks(path):
+    """Why `make test` does not execute the solutions: the source executes (tests/book/test_exercises_notebooks.py)
+    and its solution holds the same cells in the same order, less the hidden cells (each exactly one
+    ``check(..., hidden=True)`` call, which only reports) and less the solution markers (comment lines)."""
+    source = nbx.read(path)
+    solution = nbformat.reads(expected_files(ROOT)[ROOT / "exercises" / "solutions" / path.name], as_version=4)
+    hidden = [c for c in source.cells if nbx.role(c) == "hidden" or nbx.HIDDEN_TAG in c.metadata.get("tags", [])]
+    for cell in hidden:
+        assert nbx.hidden_call(cell.source).question  # parses as one check() call, nothing else
+    kept = [c for c in source.cells if c not in hidden]
+    assert [c.cell_type for c in solution.cells] == [c.cell_type for c in kept]
+    for ours, theirs in zip(solution.cells, kept, strict=True):
+        dropped = [line for line in theirs.source.split("\n") if line not in ours.source.split("\n")]
+        assert all(line.strip() in (nbx.CODE_BEGIN, nbx.CODE_END, nbx.TEXT_BEGIN, nbx.TEXT_END) for line in dropped)
+        assert [line for line in theirs.source.split("\n") if line not in dropped] == ours.source.split("\n")

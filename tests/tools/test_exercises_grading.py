@@ -3,7 +3,8 @@
 The planted submissions (tests/tools/fixtures/make_submissions.py) include every attack of the grader's threat
 model (chapters/instructor_guide.md): cheating with every answer wrong, interfering with other
 submissions, the library and the grader, exhausting resources, and damaged files. One batch grades them
-all with small timeouts and ``--jobs 2``; the tests below read its CSV.
+all with ``--jobs 2``; the tests below read its CSV. The outcomes do not depend on the machine's load:
+the cases' limits count CPU seconds, and the notebooks' wall-clock limit is generous.
 """
 
 import csv
@@ -20,7 +21,7 @@ from course_tools.build.notebooks import read
 from course_tools.grader import sandbox
 from course_tools.grader import submission as sub
 from course_tools.grader.grading import Row, grade, rows_for
-from course_tools.grader.session import Settings
+from course_tools.grader.session import HiddenResult, Report, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = ROOT / "tests" / "tools" / "fixtures" / "submissions"
@@ -131,7 +132,9 @@ def graded(tmp_path_factory, mode):
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        grade(folder, out, ROOT, timeout=12, check_timeout=8, jobs=2, seed=20260101)
+        # generous wall time for the notebooks' own cells (the looping cell never ends, whatever the limit);
+        # the checks' cases are limited in CPU seconds, which the machine's load does not stretch
+        grade(folder, out, ROOT, timeout=40, check_timeout=8, jobs=2, seed=20260101)
     elapsed = time.monotonic() - started
     log.write_text(buffer.getvalue())
     with open(out, newline="") as f:
@@ -190,7 +193,7 @@ def test_points_are_capped_and_tied_to_their_question():
     forged = [{"id": "1.1-hidden-a", "question": "1.1", "points": 2, "passed": True, "message": "passed"}] * 200
     forged += [{"id": "1.1-hidden-b", "question": "1.1", "points": 400, "passed": True, "message": "passed"},
                {"id": "x", "question": "9.9", "points": 400, "passed": True, "message": "passed"}]
-    rows = rows_for("s", source, "", [], plan, {"hidden": forged}, [])
+    rows = rows_for("s", source, "", [], plan, Report(hidden=[HiddenResult(**f) for f in forged]), [])
     by_q = {r.question: r for r in rows}
     assert set(by_q) == {"1.1", "1.2", "1.3", "1.4"}  # the record for 9.9 is tied to no question: dropped
     assert by_q["1.1"].points == 3  # 400/3 forged, capped by the header's points
@@ -262,4 +265,4 @@ def test_the_library_call_scan_finds_the_usual_spellings(source, found):
 def test_the_bound_counts_every_restart_and_check():
     s = Settings(timeout=10, check_timeout=8, startup_timeout=20, max_restarts=2, max_cases=6)
     assert s.case_limit(6) == 3.0 and s.case_limit(2) == 4.0
-    assert s.submission_bound(3) == (20 + 10 + 5) * 3 + 3 * (6 * 4.5 + 10) + 15
+    assert s.submission_bound(3) == (20 + 10 + 5) * 3 + 3 * (6 * (15 + 1.5) + 10) + 15  # 15 s: 3 CPU-s' backstop

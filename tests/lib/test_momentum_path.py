@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from course_lib.dynamics.momentum import (
-    euler_friction_parameters,
-    leapfrog_parameters,
+    leapfrog_coefficients,
     momentum_path,
     nesterov_convex_momentum,
     stationary_covariance,
@@ -79,13 +78,29 @@ def test_momentum_path_rejects_bad_input():
 
 def test_leapfrog_recipe_is_centred_and_euler_recipe_is_one_sided():
     h, zeta = 0.1, 2.0
-    lr, mu = leapfrog_parameters(h, zeta)
+    lr, mu = leapfrog_coefficients(zeta, h, symmetric=True)
     assert math.isclose(lr, h * h / (1 + zeta * h / 2)) and math.isclose(mu, (1 - 0.1) / (1 + 0.1))
-    assert euler_friction_parameters(h, zeta) == pytest.approx((h * h, 1 - zeta * h))
-    with pytest.raises(ValueError, match="friction \\* step"):
-        euler_friction_parameters(1.0, 2.0)
-    with pytest.raises(ValueError, match="step"):
-        leapfrog_parameters(0.0, 1.0)
+    assert leapfrog_coefficients(zeta, h) == pytest.approx((h * h, 1 - zeta * h))
+    with pytest.raises(ValueError, match="friction \\* h"):
+        leapfrog_coefficients(2.0, 1.0)
+    with pytest.raises(ValueError, match="h > 0"):
+        leapfrog_coefficients(1.0, 0.0, symmetric=True)
+
+
+def test_the_one_leapfrog_map_takes_friction_then_step():
+    """(friction, h) = (0.1, 2.0): the issue's example, where the two old functions disagreed."""
+    assert leapfrog_coefficients(0.1, 2.0, symmetric=True) == pytest.approx((4 / 1.1, 0.9 / 1.1))
+    assert leapfrog_coefficients(2.0, 0.1, symmetric=True) == pytest.approx((0.01 / 1.1, 0.9 / 1.1))
+
+
+def test_heavy_ball_is_the_look_ahead_family_at_a_zero():
+    from course_lib.dynamics.momentum import heavy_ball
+
+    grad = Quadratic.ravine(0.1, 2.0, angle=0.3).grad
+    starts = torch.randn(5, 2, generator=torch.Generator().manual_seed(3))
+    lrs, mus = torch.tensor([0.01, 0.02, 0.03, 0.04, 0.05]), torch.tensor([0.5, 0.6, 0.7, 0.8, 0.9])
+    path = momentum_path(grad, starts, lrs, mus, 40)
+    assert torch.equal(path, heavy_ball(grad, starts, lrs[:, None], mus[:, None], 40))
 
 
 def test_heavy_ball_with_leapfrog_recipe_is_second_order_and_nesterov_first_order():
@@ -97,7 +112,7 @@ def test_heavy_ball_with_leapfrog_recipe_is_second_order_and_nesterov_first_orde
     ns = [100, 200, 400]
     for n in ns:
         h = T / n
-        lr, mu = leapfrog_parameters(h, zeta)
+        lr, mu = leapfrog_coefficients(zeta, h, symmetric=True)
         for a, errs in errors.items():
             path = momentum_path(lambda x: x, torch.ones(1), lr, mu, n, lookahead=a,
                                  velocity0=torch.full((1,), h * h / 2))
