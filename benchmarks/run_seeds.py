@@ -51,6 +51,9 @@ def run_one(path: str, run: str, timeout: int) -> tuple[str, str, str, float]:
     seed, threads = parse_run(run)
     os.environ["COURSE_SEED"] = str(seed)  # inherited by the kernel started below
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    # OpenMP threads that spin while waiting make a 2-thread run on a loaded 2-core machine 30x slower
+    # (cells then time out); passive waiting changes no result, only how idle threads wait.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()

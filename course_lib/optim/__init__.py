@@ -18,6 +18,7 @@ from ._compiled import (
     cpp_compiler,
     is_compiled,
 )
+from .adabelief import AdaBelief
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -33,11 +34,13 @@ from .rmsprop import RMSprop
 from .schedulefree import AdamWScheduleFree
 from .sgd import SGD
 from .sutskever import SutskeverSGD
+from .yogi import Yogi
 
 __all__ = [
     "NAG",
     "SGD",
     "STORE_SCALARS",
+    "AdaBelief",
     "Adadelta",
     "Adafactor",
     "Adagrad",
@@ -52,6 +55,7 @@ __all__ = [
     "RAdam",
     "RMSprop",
     "SutskeverSGD",
+    "Yogi",
     "compiled",
     "cpp_compiler",
     "is_compiled",

@@ -32,9 +32,9 @@ class Adam(CourseOptimizer):
        m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t                          && \text{(opt-adam-first-moment)} \\
        V_t &= \beta_2 V_{t-1} + (1-\beta_2)\, g_t \odot g_t                 && \text{(opt-adam-second-moment)} \\
        c_1 &= 1 - \beta_1^t, \qquad c_2 = 1 - \beta_2^t                     && \text{(opt-adam-bias-correction)} \\
-       \hat V_t &= \max(\hat V_{t-1}, V_t) \ \text{(amsgrad)}, \quad \hat V_t = V_t \ \text{(otherwise)}
+       V^{\max}_t &= \max(V^{\max}_{t-1}, V_t) \ \text{(amsgrad; used for } V_t \text{ below)}
                                                                             && \text{(opt-adam-amsgrad)} \\
-       s_t &= \sqrt{\hat V_t} / \sqrt{c_2} + \varepsilon                     && \text{(opt-adam-denominator)} \\
+       s_t &= \sqrt{V_t} / \sqrt{c_2} + \varepsilon                          && \text{(opt-adam-denominator)} \\
        \theta_t &= \theta_{t-1} - \frac{\gamma}{c_1}\, \frac{m_t}{s_t}      && \text{(opt-adam-update)}
 
     Equation labels: ``opt-adam-first-moment``, ``opt-adam-second-moment``,
@@ -47,7 +47,8 @@ class Adam(CourseOptimizer):
     (\sqrt{\hat v_t} + \varepsilon)`, which is the rule above; their "efficient version"
     (end of their Section 2) instead adds :math:`\hat\varepsilon` to :math:`\sqrt{V_t}` before
     the correction, which changes the meaning of :math:`\varepsilon` slightly. Reddi et al.'s
-    AMSGrad keeps the maximum of the *uncorrected* :math:`V_t` and uses no bias correction;
+    AMSGrad keeps the maximum of the *uncorrected* :math:`V_t` (they write it :math:`\hat v_t`;
+    in this course a hat means bias correction, and the maximum is :math:`V^{\max}_t`) and uses no bias correction;
     PyTorch (and this code) keeps the maximum of :math:`V_t` and still divides by
     :math:`\sqrt{c_2}`. (Source 003's transcription adds 1, not :math:`\varepsilon`, to the
     denominator; that is a slip: the code adds :math:`\varepsilon`.)
@@ -135,11 +136,11 @@ class Adam(CourseOptimizer):
                 V.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                 c1, c2 = 1 - beta1**t, 1 - beta2**t  # (opt-adam-bias-correction)
                 if amsgrad:
-                    # (opt-adam-amsgrad)
+                    # V^max_t  (opt-adam-amsgrad)
                     V = torch.maximum(
                         state["max_exp_avg_sq"], V, out=state["max_exp_avg_sq"]
                     )
-                # s_t = √V̂_t / √c2 + ε  (opt-adam-denominator)
+                # s_t = √V_t / √c2 + ε, √V^max_t with amsgrad  (opt-adam-denominator)
                 s = V.sqrt().div_(c2**0.5).add_(eps)
                 # θ_t = θ_{t−1} − (γ/c1) m_t / s_t  (opt-adam-update)
                 theta.addcdiv_(m, s, value=-(gamma / c1))
