@@ -1,5 +1,7 @@
 # The course's two commands (see README.md):
 #   make book   build the HTML book into _build/html, executing every notebook
+#   make pdf    the whole book as one PDF, _build/html/book.pdf, printed from the built HTML by headless Chromium
+#   make colab  regenerate the Colab editions of the chapters in colab/ (commit them)
 #   make test   run every test: lint, unit tests (which execute the exercise notebooks), the book build
 #               (which executes the chapters), the built-page checks and the browser test
 # Both create the virtual environment .venv when it is missing (or when pyproject.toml or the book's
@@ -16,7 +18,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints-book.txt | cksum | cut -d' ' -f1)
 JOBS   ?= 2
 
-.PHONY: book test env lint unit nbval build-check browser test-browser seeds robustness exercises clean benchmark
+.PHONY: book pdf colab test env lint unit nbval build-check browser test-browser seeds robustness exercises clean benchmark
 
 $(STAMP): pyproject.toml constraints-book.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +39,15 @@ book: env
 
 test: env lint unit build-check test-browser
 
+# The PDF is printed from the HTML build (same numbers, figures and equation numbers); builds the book first if needed.
+pdf: env
+	@test -f _build/html/index.html || $(MAKE) book
+	$(PY) -m course_tools.book_pdf _build/html
+
+# The Colab editions (plain Jupyter Markdown) of every chapter; tests/tools/test_colab_editions.py fails when they are stale.
+colab: env
+	$(PY) -m course_tools colab build
+
 lint: env
 	$(VENV)/bin/ruff check course_lib course_tools tests benchmarks chapters _ext
 
@@ -55,6 +66,7 @@ nbval: env
 # the built pages are checked (Colab buttons, math, pages).
 build-check: env
 	$(BUILD_BOOK)
+	$(PY) -m course_tools.book_pdf _build/html
 	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_built_book.py -p no:cacheprovider
 
 # The built pages in headless Chromium (tests/book/test_browser.py): console errors, math, overflow, animations, captions.

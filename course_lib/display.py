@@ -12,7 +12,7 @@ import inspect
 import re
 import textwrap
 
-__all__ = ["docstring_markdown", "show_source", "source_without_docstring"]
+__all__ = ["docstring_markdown", "optimizer_equation_tags", "show_source", "source_without_docstring"]
 
 _VALIDATION = re.compile(r"^(?P<indent>[ \t]*)# --- validation\b.*?^[ \t]*# --- end validation[^\n]*\n",
                          re.MULTILINE | re.DOTALL)
@@ -27,14 +27,108 @@ def source_without_docstring(obj, full: bool = False) -> str:
                         flags=re.MULTILINE | re.DOTALL)
     if not full:
         source = _VALIDATION.sub(lambda m: f"{m.group('indent')}# (argument checks omitted)\n", source)
-    return source
+    return _tag_labels(source, _owner(obj))
+
+
+# --- the optimizers' equation labels (opt-…) shown as tags ---------------------------------------------------
+# An optimizer's docstring writes its update as an aligned display with one label per line,
+# ``&& \text{(opt-adam-update)}``, and its code repeats the label in a comment, ``# (opt-adam-update)``.
+# A label is a name, not something a reader can look up; so on the page each becomes a tag that the
+# display shows at the end of its line, ``\tag{Adam.4}``, and the code comment names, ``# (Adam.4)``: the
+# class that defines the equation and its line number in that class's display.
+#: A label mentioned in text or code: bare (inside "(…)") or as reST/Markdown code (``opt-x``, `opt-x`).
+_OPT_MENTION = re.compile(r"(?P<quote>``|`)?(?<![\w-])(?P<label>opt-[a-z0-9]+(?:-[a-z0-9]+)*)(?![\w-])(?(quote)(?P=quote))")
+_OPT_IN_MATH = re.compile(r"\\text\{\((opt-[a-z0-9-]+)\)\}")
+
+
+def _owner(obj) -> str | None:
+    """The name of the class ``obj`` is (or is a method of), else None."""
+    if inspect.isclass(obj):
+        return obj.__name__
+    qualname = getattr(obj, "__qualname__", "")
+    return qualname.split(".")[0] if "." in qualname else None
+
+
+def _math_labels(cls) -> list[str]:
+    return list(dict.fromkeys(_OPT_IN_MATH.findall(inspect.getdoc(cls) or "")))
+
+
+def optimizer_equation_tags(first: str | None = None) -> dict[str, str]:
+    """``{"opt-adam-update": "Adam.4", …}``: each ``opt-`` label of ``course_lib.optim`` and its tag.
+
+    A label's tag is ``<class>.<k>``: the ``k``-th labelled line of the display in the docstring of the
+    class that defines it; the class ``first`` (the one being shown) is asked first, then every
+    optimizer in alphabetical order.
+    """
+    from course_lib import optim
+    from course_lib.optim import _base
+
+    # the steps every optimizer shares (maximize, L2 decay) are written in the docstring of optim._base
+    found = {name: cls for name, cls in vars(optim).items() if inspect.isclass(cls)}
+    classes = {name: cls for name, cls in {**found, "CourseOptimizer": _base}.items() if _math_labels(cls)}
+    # decoupled weight decay (opt-common-…) is introduced by AdamW (chapter 6)
+    order = [n for n in ([first, "CourseOptimizer", "AdamW"] + sorted(classes)) if n in classes]
+    tags: dict[str, str] = {}
+    for name in order:
+        for k, label in enumerate(_math_labels(classes[name]), start=1):
+            tags.setdefault(label, f"{'Common' if name == 'CourseOptimizer' else name}.{k}")
+    return tags
+
+
+def _defined_lines() -> dict[str, str]:
+    """``{label: TeX}``: the display line of every ``opt-`` label (the aligned line without its label)."""
+    from course_lib import optim
+    from course_lib.optim import _base
+
+    lines: dict[str, str] = {}
+    for cls in [_base, *(c for c in vars(optim).values() if inspect.isclass(c))]:
+        for line in (inspect.getdoc(cls) or "").splitlines():
+            found = _OPT_IN_MATH.search(line)
+            if found and found.group(1) not in lines:
+                tex = _LABEL_TEXT.sub("", line).strip().removesuffix("\\\\").strip()
+                lines[found.group(1)] = tex.replace("&", "")
+    return lines
+
+
+def _other_tags_note(markdown: str, owner: str | None) -> str:
+    """A line that writes out each tag the shown code names but its own display does not show."""
+    tags = optimizer_equation_tags(owner)
+    shown = set(re.findall(r"\\tag\{([^}]*)\}", markdown))
+    named = dict.fromkeys(re.findall(r"\b((?:" + "|".join(sorted({t.split(".")[0] for t in tags.values()})) + r")\.\d+)\b",
+                                     markdown))
+    missing = [t for t in named if t not in shown]
+    if not missing:
+        return ""
+    lines, by_tag = _defined_lines(), {t: label for label, t in tags.items()}
+    items = [f"({t}) ${lines[by_tag[t]]}$" for t in missing if by_tag.get(t) in lines]
+    return "Equations from other docstrings: " + "; ".join(items) + "." if items else ""
+
+
+def _tag_labels(text: str, owner: str | None) -> str:
+    """``text`` with every known ``opt-`` label (``(opt-x)``, ````opt-x````, ```opt-x```) shown as ``(tag)``."""
+    if "opt-" not in text:
+        return text
+    tags = optimizer_equation_tags(owner)
+
+    def tag(match: re.Match) -> str:
+        label = match.group("label")
+        if label not in tags:
+            return match.group(0)
+        return f"({tags[label]})" if match.group("quote") else tags[label]
+
+    return _OPT_MENTION.sub(tag, text)
 
 
 _LABEL_TEXT = re.compile(r"[ \t]*(?:&&|\\qquad|\\quad)?[ \t]*\\text\{\((?:opt|ch\d+)-[a-z0-9-]+\)\}")
 
 
-def _display_math(doc: str) -> str:
-    """Turn each reST ``.. math::`` block (options such as ``:label:``, blank lines, indented body) into ``$$``."""
+def _display_math(doc: str, tags: dict[str, str] | None = None) -> str:
+    """Turn each reST ``.. math::`` block (options such as ``:label:``, blank lines, indented body) into ``$$``.
+
+    A block whose lines carry ``opt-`` labels becomes a top-level ``align*`` with a ``\\tag`` per line
+    (``tags`` maps each label to its tag, see :func:`optimizer_equation_tags`).
+    """
+    tags = tags or {}
     lines, out, i = doc.splitlines(), [], 0
     while i < len(lines):
         match = re.match(r"^([ \t]*)\.\. math::[ \t]*(.*)$", lines[i])
@@ -51,7 +145,8 @@ def _display_math(doc: str) -> str:
         math = textwrap.dedent("\n".join(body)).strip()
         # the equation labels written beside each line, e.g. "&& \text{(opt-adam-update)}", would make
         # the display wider than the page's column; the code's comments carry the same labels
-        math = _LABEL_TEXT.sub("", math)
+        tagged = any(label in tags for label in _OPT_IN_MATH.findall(math))
+        math = _LABEL_TEXT.sub(lambda m: _tag_for(m.group(0), tags), math)
         # no blank lines inside a display (Sphinx would cut it there), and a line break that stood
         # alone on a label's continuation line goes back to the end of its equation
         kept: list[str] = []
@@ -63,19 +158,38 @@ def _display_math(doc: str) -> str:
             else:
                 kept.append(line)
         math = "\n".join(kept)
+        if tagged:  # an aligned block of the docstring's own becomes the align* (\\tag is not allowed in aligned)
+            math = re.sub(r"^\\begin\{aligned\}\s*|\s*\\end\{aligned\}$", "", math.strip())
+        if tagged and "\\begin{" not in math:
+            # tags need a numbered environment: a top-level align* (MathJax and MyST's amsmath read it)
+            out += ["", f"\\begin{{align*}}\n{math}\n\\end{{align*}}", ""]
+            continue
         if ("&" in math or "\\\\" in math) and "\\begin{" not in math:
             math = f"\\begin{{aligned}}\n{math}\n\\end{{aligned}}"  # reST's math:: aligns; MathJax needs an env
         out += ["", "$$", math, "$$", ""]
     return "\n".join(out)
 
 
+def _tag_for(text: str, tags: dict[str, str]) -> str:
+    found = _OPT_IN_MATH.search(text)
+    return f" \\tag{{{tags[found.group(1)]}}}" if found and found.group(1) in tags else ""
+
+
 def docstring_markdown(obj) -> str:
-    r"""The docstring of ``obj`` as Markdown: reST ``:math:`x``` becomes ``$x$``, ``.. math::`` a display."""
+    r"""The docstring of ``obj`` as Markdown: reST ``:math:`x``` becomes ``$x$``, ``.. math::`` a display.
+
+    ``opt-`` equation labels become tags (:func:`optimizer_equation_tags`), and the paragraph that lists
+    them ("Equation labels: …"), which the tags make redundant, is dropped.
+    """
     doc = inspect.getdoc(obj) or ""
+    doc = re.sub(r"(?ms)^Equation labels:.*?(?:\n[ \t]*\n|\Z)", "", doc)
+    owner = _owner(obj)
+    tags = optimizer_equation_tags(owner) if "opt-" in doc else {}
     doc = re.sub(r":math:`([^`]*)`", lambda m: f"${m.group(1)}$", doc)
     doc = re.sub(r":(?:func|class|mod|meth|attr|data):`~?([^`]*)`", r"`\1`", doc)
 
-    doc = _display_math(doc)
+    doc = _display_math(doc, tags)
+    doc = _tag_labels(doc, owner)
     doc = re.sub(r"``([^`]+)``", r"`\1`", doc)
     return doc.strip()
 
@@ -96,4 +210,7 @@ def show_source(obj, *, full: bool = False, docstring: bool = True) -> None:
         if text:
             parts.append(text)
     parts.append(f"```python\n{source_without_docstring(obj, full=full)}```")
+    note = _other_tags_note("\n\n".join(parts), _owner(obj))
+    if note:
+        parts.append(note)
     display(Markdown("\n\n".join(parts)))

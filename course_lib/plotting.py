@@ -54,13 +54,28 @@ _STYLE = {
 }
 
 
+#: The smallest text a figure of the course may have, in pt (9 pt at the column width; see :func:`set_style`).
+MIN_FONT_PT = 9.0
+_ORIGINAL_SET_SIZE = mpl.font_manager.FontProperties.set_size
+
+
+def _set_size_at_least_min(self, size) -> None:
+    """``FontProperties.set_size``, but never below :data:`MIN_FONT_PT` (installed by :func:`set_style`)."""
+    _ORIGINAL_SET_SIZE(self, size)
+    self._size = max(self._size, MIN_FONT_PT)
+
+
 def set_style() -> None:
     """Apply the course's matplotlib style (light grid, no top/right spines, readable sizes).
 
-    In a notebook it also asks for PNGs at twice the resolution ("retina"), so figures stay sharp on
-    high-DPI screens while keeping their size on the page.
+    No text is smaller than :data:`MIN_FONT_PT` (9 pt): after ``set_style()`` a smaller size, given
+    anywhere (``legend(fontsize=7)``, ``text(..., fontsize="x-small")``), is drawn at 9 pt, so that every
+    figure stays legible at the column width (and on a phone, where _static/phone.css keeps figures
+    at their natural size). In a notebook it also asks for PNGs at twice the resolution ("retina"), so
+    figures stay sharp on high-DPI screens while keeping their size on the page.
     """
     mpl.rcParams.update(_STYLE)
+    mpl.font_manager.FontProperties.set_size = _set_size_at_least_min
     try:  # only inside IPython; a plain script has no inline backend
         from IPython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats

@@ -19,11 +19,16 @@ def main(argv: list[str] | None = None) -> int:
         return colab.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m course_tools",
                                      description="Build and grade the course's exercise notebooks; check the Colab set-up cells.")
-    parser.add_argument("--root", type=Path, default=Path("."), help="the repository (default: found from here)")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="the course folder holding exercises/source (default: $COURSE_ROOT, else found "
+                             "from the current folder upward)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("colab", help="check (and --fix) every notebook's Colab set-up cell; see 'colab -h'")
     b = commands.add_parser("build", help="write the student and solution notebooks and the book's markdown")
     b.add_argument("--check", action="store_true", help="write nothing; exit 1 listing stale generated files")
+    b.add_argument("--no-solutions", dest="solutions", action="store_false", default=None,
+                   help="leave the solutions out of the book and the solution notebooks out of exercises/ "
+                        "(graded assignments; also COURSE_SOLUTIONS=hide)")
     g = commands.add_parser("grade", help="grade a folder of submitted notebooks")
     g.add_argument("submissions", type=Path, help="folder of submitted .ipynb files (any depth)")
     g.add_argument("--out", type=Path, required=True, help="the CSV to write")
@@ -43,7 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--startup-timeout", type=float, default=120.0,
                    help="seconds for a kernel to start (default 120)")
     g.add_argument("--seed", type=int, default=None, help="the hidden cases' seed (default: a secret random one)")
+    g.add_argument("--assignment", default="", help="the assignment's name in the Canvas and Moodle CSVs")
+    m = commands.add_parser("marks", help="merge the hand-graded marks of RESULTS_manual.md into every output")
+    m.add_argument("results", type=Path, help="the long CSV a grade run wrote (results.csv)")
+    m.add_argument("--assignment", default="", help="the assignment's name in the Canvas and Moodle CSVs")
     args = parser.parse_args(argv)
+    if args.command == "marks":
+        rows = grading.merge_manual(args.results, args.assignment)
+        marked = sum(r.marked for r in rows)
+        print(f"Merged {marked} hand-graded mark(s) into {args.results} and the files beside it.")
+        return 0
     try:
         root = builder.find_root(args.root)
     except FileNotFoundError as err:
@@ -53,14 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "build":
         try:
             if args.check:
-                stale = builder.stale_files(root)
+                stale = builder.stale_files(root, args.solutions)
                 if stale:
                     print("Stale generated exercise files (run `python -m course_tools build`):")
                     print("\n".join(f"  {p}" for p in stale))
                     return 1
                 print("Generated exercise files are up to date.")
                 return 0
-            touched = builder.build(root)
+            touched = builder.build(root, args.solutions)
         except ValueError as err:
             print(f"Invalid source notebook: {err}", file=sys.stderr)
             return 2
@@ -74,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         grading.grade(args.submissions, args.out, root, timeout=args.timeout, check_timeout=args.check_timeout,
                       jobs=args.jobs, resume=args.resume, sandbox_mode=args.sandbox, limits=limits,
-                      max_restarts=args.max_restarts, startup_timeout=args.startup_timeout, seed=args.seed)
+                      max_restarts=args.max_restarts, startup_timeout=args.startup_timeout, seed=args.seed,
+                      assignment=args.assignment)
     except RuntimeError as err:
         print(err, file=sys.stderr)
         return 2

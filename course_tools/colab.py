@@ -8,10 +8,13 @@ Before publishing, maintainers run one command::
 
     python -m course_tools colab check         # the URL answers (git ls-remote) and every notebook uses it
     python -m course_tools colab check --fix   # rewrite every notebook's first cell to the current template
+    python -m course_tools colab build         # regenerate the Colab editions in colab/ (course_tools.colab_edition)
 
 The cell, as a student meets it in Colab: folded (``#@title`` and the ``cellView: form`` metadata), it
 prints one line while it installs (about 15 s) and is silent otherwise. If the installation fails it
-raises a ``SetupError`` whose only output is one sentence saying what failed and what to do (IPython
+raises a ``SetupError`` whose only output is one sentence saying what failed and what to do, quoting
+git's own error line (``fatal: repository '…' not found`` becomes "repository not found: … Open this
+notebook from the book's Colab button, or set _URL …") (IPython
 shows its ``_render_traceback_()`` instead of a traceback). The error stops "Run all", so the later
 cells do not cascade into ``NameError`` s.
 """
@@ -62,11 +65,21 @@ if importlib.util.find_spec("course_lib") is None:
             def _render_traceback_(self):  # IPython prints this instead of a traceback
                 return [f"SetupError: {{self}}"]
 
-        _why = (_pip.stderr.strip().splitlines() or ["no message"])[-1][:200]
-        raise SetupError(
-            f"Could not install the course's library from {{_URL}} (pip: {{_why}}); "
-            "check that this runtime is online, then run this cell again."
-        )'''
+        _lines = [x.strip() for x in _pip.stderr.splitlines() if x.strip()] or ["?"]
+        # git's own error line (pip clones the repository), else pip's last line
+        _git = next((x for x in _lines if x.startswith("fatal:")), _lines[-1])
+        if "not found" in _git.lower():
+            _what = (
+                f"repository not found: {{_URL}} does not exist or is private. "
+                "Open this notebook from the book's Colab button, or set _URL to "
+                "the course's public repository"
+            )
+        elif "resolve host" in _git.lower() or "network" in _git.lower():
+            _what = "this runtime is offline: connect it (Runtime > Reconnect)"
+        else:
+            _what = f"pip could not install {{_URL}}"
+        _said = _git[:200]
+        raise SetupError(f"{{_what}}, then run this cell again. (git/pip: {{_said}})")'''
 
 
 def setup_cell_source(repository_url: str) -> str:
@@ -202,7 +215,15 @@ def main(argv: Iterable[str] | None = None) -> int:
     p.add_argument("--offline", action="store_true", help="skip the git ls-remote check of the URL")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for git ls-remote (default 20)")
     p.add_argument("--root", default=".", help="the repository root (default: the current folder)")
+    b = sub.add_parser("build", help="write the Colab editions of the chapters to colab/ (plain Jupyter Markdown)")
+    b.add_argument("--check", action="store_true", help="only report the editions that are stale (exit 1)")
+    b.add_argument("--root", default=".", help="the repository root (default: the current folder)")
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.command == "build":
+        from course_tools.colab_edition import build
+
+        stale = build(args.root, check_only=args.check)
+        return 1 if stale and args.check else 0
     return 1 if check(args.root, fix=args.fix, network=not args.offline, timeout=args.timeout) else 0
 
 

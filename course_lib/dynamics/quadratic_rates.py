@@ -12,7 +12,7 @@ eigen-direction of curvature :math:`\lambda`, the error :math:`e_t = \theta_t - 
 (write :math:`x = \gamma\lambda`)
 
 .. math::
-   e_{t+1} = \big(1 + \mu - x(1 + a\mu)\big)\, e_t - \mu(1 - a x)\, e_{t-1},  \qquad\text{(ch3-recursion)}
+   e_{t+1} = \big(1 + \mu - x(1 + a\mu)\big)\, e_t - \mu(1 - a x)\, e_{t-1},  \qquad\text{(ch4-matrix)}
 
 a linear two-step recursion with iteration matrix
 :math:`M = \begin{pmatrix} 1+\mu-x(1+a\mu) & -\mu(1-ax) \\ 1 & 0\end{pmatrix}` acting on
@@ -57,7 +57,7 @@ def _coefficients(
 def iteration_matrix(
     lr: Number, momentum: Number, curvature: Number, lookahead: Number = 0.0
 ) -> torch.Tensor:
-    r"""The matrix :math:`M` of (ch3-recursion): :math:`(e_{t+1}, e_t) = M\,(e_t, e_{t-1})`, shape ``(..., 2, 2)``."""
+    r"""The matrix :math:`M` of (ch4-matrix): :math:`(e_{t+1}, e_t) = M\,(e_t, e_{t-1})`, shape ``(..., 2, 2)``."""
     T, D = _coefficients(lr, momentum, curvature, lookahead)
     T, D = torch.broadcast_tensors(T, D)
     top = torch.stack([T, -D], dim=-1)
@@ -106,7 +106,7 @@ def stable_interval(
     r"""The open interval :math:`(x_-, x_+)` of :math:`x = \gamma\lambda > 0` where both roots satisfy :math:`|z| < 1`.
 
     The Jury (Schur--Cohn) conditions for :math:`z^2 - Tz + D` are :math:`1 - T + D > 0`,
-    :math:`1 + T + D > 0` and :math:`|D| < 1`. With :math:`T, D` from (ch3-recursion) each is
+    :math:`1 + T + D > 0` and :math:`|D| < 1`. With :math:`T, D` from (ch4-matrix) each is
     linear in :math:`x`:
 
     .. math::
@@ -183,7 +183,7 @@ def polyak_parameters(mu_min: float, L: float) -> tuple[float, float, float]:
 def nesterov_parameters(mu_min: float, L: float) -> tuple[float, float, float]:
     r"""Nesterov's constant-momentum choice :math:`(\gamma, \mu, \rho) = (1/L,\ (\sqrt\kappa-1)/(\sqrt\kappa+1),\ 1 - 1/\sqrt\kappa)`.
 
-    Used with ``lookahead = 1``; :math:`\rho` is the rate of (ch3-recursion) at
+    Used with ``lookahead = 1``; :math:`\rho` is the rate of (ch4-matrix) at
     :math:`\lambda = \mu_{\min}` (complex roots of modulus :math:`\sqrt{\mu(1 - 1/\kappa)}`).
     """
     kappa = _condition(mu_min, L)

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from course_lib.exercises.spec import Case, Fn, Rng, explain, implement, predict
+from course_lib.exercises.spec import Case, Fn, Rng, explain, implement, predict, see
 
 #: The Hessians of the predict-then-verify exercises (the notebook's text states them).
 H_1_2 = [[5.0, 3.0], [3.0, 5.0]]
@@ -133,3 +133,9 @@ def optimal_rate_truth() -> tuple[float, str]:
 
 
 explain("1.4", "Why the flow converges and gradient descent does not")
+
+# The chapter sections (and equations) the exercises rest on; each exercise links its own.
+see("1.1", "1.2", "Gradient descent is explicit Euler", "ch1-gd")
+see("1.2", "1.5", "When does gradient descent converge?", "ch1-stability")
+see("1.3", "1.6", "The rate, the best step and the condition number", "ch1-optimal")
+see("1.4", "1.5", "When does gradient descent converge?", "ch1-stability")

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from course_lib.exercises.ch01 import random_quadratic
-from course_lib.exercises.spec import Case, Fn, Rng, explain, implement, predict
+from course_lib.exercises.spec import Case, Fn, Rng, explain, implement, predict, see
 
 #: The numbers of the predict-then-verify exercise 2.2 (the notebook's text states them).
 LR_2_2, SIGMA2_2_2, BATCH_2_2, CURVATURE_2_2 = 0.1, 4.0, 8, 0.5
@@ -158,3 +158,9 @@ def monte_carlo_variance(per_example_grads: torch.Tensor, batch_size: int, n_bat
 
 
 explain("2.4", "Why the temperature is γ/B")
+
+# The chapter sections (and equations) the exercises rest on; each exercise links its own.
+see("2.1", "2.3", "From SGD to the Langevin equation", "ch2-em")
+see("2.2", "2.7", "The Ornstein–Uhlenbeck case: SGD on a quadratic", "ch2-ou-var")
+see("2.3", "2.1", "The minibatch gradient is an unbiased, noisy estimate", "ch2-sgd-var")
+see("2.4", "2.4", "The stationary density: a Gibbs distribution", "ch2-temperature")

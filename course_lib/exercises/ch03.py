@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from course_lib.exercises.ch01 import random_quadratic
-from course_lib.exercises.spec import Case, Rng, explain, implement, predict
+from course_lib.exercises.spec import Case, Rng, explain, implement, predict, see
 
 #: The numbers of the predict-then-verify exercises (the notebook's text states them).
 H_3_2 = [[3.0, 1.0], [1.0, 3.0]]
@@ -136,3 +136,9 @@ def terminal_velocity_truth() -> tuple[float, str]:
 
 
 explain("3.4", "Why Polyak's momentum needs more iterations than its rate predicts")
+
+# The chapter sections (and equations) the exercises rest on; each exercise links its own.
+see("3.1", "3.2", "The heavy ball: a damped oscillator and its discretisation", "ch3-momentum")
+see("3.2", "3.6", "Momentum on a quadratic, exactly", "ch3-stability")
+see("3.3", "3.4", "Terminal velocity, and what the effective step hides", "ch3-terminal")
+see("3.4", "3.6", "Momentum on a quadratic, exactly", "ch3-polyak")

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from course_lib.exercises.ch01 import random_quadratic
-from course_lib.exercises.spec import Case, Rng, explain, implement, predict
+from course_lib.exercises.spec import Case, Rng, explain, implement, predict, see
 
 #: Exercise 4.2: the look-ahead and the momentum whose stability boundary the student derives.
 LOOKAHEAD_4_2, MOMENTUM_4_2 = 0.25, 0.8
@@ -110,3 +110,9 @@ def rate_400_truth() -> tuple[float, str]:
 
 
 explain("4.4", "Why heavy ball's tuning fails on a function that is not quadratic")
+
+# The chapter sections (and equations) the exercises rest on; each exercise links its own.
+see("4.1", "4.2", "Three ways to write one method", "ch4-sutskever")
+see("4.2", "4.3", "On a quadratic, exactly", "ch4-stability")
+see("4.3", "4.4", "Rates: what the look-ahead buys", "ch4-rate")
+see("4.4", "4.5", "Why not always heavy ball?", "ch4-lessard")

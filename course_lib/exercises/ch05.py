@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from course_lib.exercises.spec import Case, Fn, Rng, explain, implement, predict
+from course_lib.exercises.spec import Case, Fn, Rng, explain, implement, predict, see
 
 #: Exercise 5.2: momentum and StepLR's factor (the notebook's text states them).
 MU_5_2, RHO_5_2 = 0.95, 0.2
@@ -154,3 +154,9 @@ def half_life_truth() -> tuple[float, str]:
 
 
 explain("5.4", "Which parameters did you evaluate?")
+
+# The chapter sections (and equations) the exercises rest on; each exercise links its own.
+see("5.1", "5.1", "torch.optim.SGD, branch by branch", "ch5-update")
+see("5.2", "5.2", "The learning rate outside the velocity", "ch5-lr-lag")
+see("5.3", "5.6", "Weight decay in SGD is an L2 penalty", "ch5-l2")
+see("5.4", "5.3", "PyTorch's Nesterov is Nesterov in shifted variables", "ch5-nesterov-sutskever")

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from course_lib.exercises.spec import Case, Rng, explain, implement, predict
+from course_lib.exercises.spec import Case, Rng, explain, implement, predict, see
 
 #: The set-ups of the predict-then-verify exercises (the notebook's text states them).
 RMSPROP_6_2 = {"theta0": 0.5, "g": -4.0, "lr": 0.01, "alpha": 0.99, "eps": 1e-8}
@@ -31,6 +31,38 @@ def adam_trajectory_reference(grads: torch.Tensor, lr: Any, beta1: Any, beta2: A
         optimizer.step()
         trajectory.append(theta.detach().clone())
     return torch.stack(trajectory)
+
+
+def _adam_written_out(grads: torch.Tensor, lr: Any, beta1: Any, beta2: Any, eps: Any, *, shift: int = 0,
+                      eps_inside: bool = False) -> torch.Tensor:
+    """Adam written out step by step, with one of two classic mistakes on demand (for the hints).
+
+    ``shift=1`` corrects the bias with 1 − β^(t+1) instead of 1 − β^t (an off-by-one in the step count);
+    ``eps_inside`` divides by √(V̂ + ε) instead of √V̂ + ε.
+    """
+    lr, beta1, beta2, eps = float(lr), float(beta1), float(beta2), float(eps)
+    theta = grads.new_zeros(grads.shape[1:])
+    m, v = torch.zeros_like(theta), torch.zeros_like(theta)
+    out = [theta]
+    for t, g in enumerate(grads, start=1):
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        m_hat, v_hat = m / (1 - beta1 ** (t + shift)), v / (1 - beta2 ** (t + shift))
+        denominator = (v_hat + eps).sqrt() if eps_inside else v_hat.sqrt() + eps
+        theta = theta - lr * m_hat / denominator
+        out.append(theta)
+    return torch.stack(out)
+
+
+#: The classic mistakes of exercise 6.1, written out, with the hint each earns (see ``mistakes=``).
+ADAM_MISTAKES = {
+    ("your values match Adam with the bias correction 1 − β^(t+1) instead of 1 − β^t: an off-by-one in the "
+     "step count (t is 1 at the first step; §6.5, the Adam step)"):
+        lambda *a: _adam_written_out(*a, shift=1),
+    ("your values match Adam with ε inside the square root, √(V̂_t + ε); the update divides by √V̂_t + ε, "
+     "ε outside the root (§6.3 and §6.5)"):
+        lambda *a: _adam_written_out(*a, eps_inside=True),
+}
 
 
 def _bias_correction_slips(beta1: float, beta2: float) -> dict[str, float]:
@@ -71,7 +103,7 @@ def _adam_case(rng: Rng, family: str, shape: tuple[int, ...], dtype: torch.dtype
 
 @implement("6.1", "Adam with its bias correction", name="adam_trajectory", reference=adam_trajectory_reference,
            rtol=1e-5, atol=1e-7, steps=True, input_hint="the dtype of grads",
-           arg_names=("grads", "lr", "beta1", "beta2", "eps"), time_limit_s=3.0,
+           arg_names=("grads", "lr", "beta1", "beta2", "eps"), time_limit_s=3.0, mistakes=ADAM_MISTAKES,
            forbid=("course_lib.optim.Adam", "course_lib.optim.adam.Adam", "torch.optim.Adam"))
 def adam_trajectory_cases(rng: Rng, group: str) -> list[Case]:
     """One step (where the bias correction shows alone) and random runs ("core"); the edge families."""
@@ -165,3 +197,9 @@ def adadelta_first_step_truth() -> tuple[float, str]:
 
 
 explain("6.4", "What weight decay means for Adam")
+
+# The chapter sections (and equations) the exercises rest on; each exercise links its own.
+see("6.1", "6.5", "Adam: both moments, and the bias correction", "ch6-adam-step")
+see("6.2", "6.3", "RMSprop: forget the distant past", "ch6-rmsprop")
+see("6.3", "6.4", "Adadelta: a step with the units of θ", "ch6-adadelta-first")
+see("6.4", "6.8", "AdamW: weight decay, decoupled", "ch6-adamw")

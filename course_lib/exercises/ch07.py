@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from course_lib.exercises.spec import Case, Rng, explain, implement, predict
+from course_lib.exercises.spec import Case, Rng, explain, implement, predict, see
 
 #: The numbers of exercise 7.2 (the notebook's text states them): P, bandwidth in B/s.
 P_7_2, BANDWIDTH_7_2 = 10**8, 50e9
@@ -190,3 +190,9 @@ def roofline_time_cases(rng: Rng, group: str) -> list[Case]:
 
 
 explain("7.4", "Why counting operations does not predict the time of a step")
+
+# The chapter sections (and equations) the exercises rest on; each exercise links its own.
+see("7.1", "7.1", "Bytes per parameter per step", "ch7-min-bytes")
+see("7.2", "7.2", "The two ceilings: bandwidth and arithmetic", "ch7-roofline")
+see("7.3", "7.2", "The two ceilings: bandwidth and arithmetic", "ch7-roofline")
+see("7.4", "7.3", "Python overhead, bandwidth, and our code at the speed limit")

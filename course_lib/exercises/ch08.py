@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from course_lib.exercises.spec import Case, Rng, explain, implement, predict
+from course_lib.exercises.spec import Case, Rng, explain, implement, predict, see
 
 #: Exercise 8.2's Lion run: lr, decoupled weight decay and number of steps (the notebook states them).
 LION_LR, LION_DECAY, LION_STEPS = 0.003, 0.5, 500
@@ -102,3 +102,9 @@ def adafactor_state_truth() -> tuple[float, str]:
 
 
 explain("8.4", "Schedule-Free AdamW and checkpoints")
+
+# The chapter sections (and equations) the exercises rest on; each exercise links its own.
+see("8.1", "8.2", "Muon: orthogonalised momentum", "ch8-quintic")
+see("8.2", "8.3", "Lion: the same step in every coordinate", "ch8-lion-box")
+see("8.3", "8.5", "Adafactor: a second moment in n + m numbers")
+see("8.4", "8.4", "Schedule-Free AdamW: averaging instead of a schedule", "ch8-sf")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import re
 import signal
 import sysconfig
 import threading
@@ -287,7 +288,7 @@ def _kind_of(x: Any) -> str:
         scalar = getattr(x, "ndim", 1) == 0 and type(x).__name__ != "ndarray"
         return ("a numpy scalar (numpy." if scalar else "a numpy array (numpy.") + type(x).__name__ + ")"
     if isinstance(x, wire.Opaque):
-        return x.type_name if x.type_name.startswith("a ") else f"a {x.type_name}"
+        return x.type_name if x.type_name.startswith(("a ", "an ")) else f"a {x.type_name}"
     if isinstance(x, (list, tuple)):
         return f"a {type(x).__name__} of {len(x)} items"
     return f"a {type(x).__name__}"
@@ -430,38 +431,77 @@ def _not_implemented_message(question: str) -> str:
     )
 
 
+#: The longest message a check writes (one line: what is wrong, the failing case, then the hint).
+MAX_MESSAGE = 500
+
+
+def one_line(head: str, label: str, tail: str = "", limit: int = MAX_MESSAGE, joiner: str = " on ") -> str:
+    """``head`` + `` on `` + ``label`` + ``tail`` on one line of at most ``limit`` characters: the case's
+    description is shortened first (with "…"), then the hint, never the status at the front."""
+    head, label, tail = (re.sub(r"[\r\n\t\v\f]+", " ", x) for x in (head, label, tail))
+    room = limit - len(head) - len(tail) - 4
+    if len(label) > room:
+        label = label[: max(room - 1, 20)].rstrip() + "…"
+    text = f"{head}{joiner}{label}{tail}" if label else f"{head}{tail}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _mistake_hint(got: Any, alternatives: Callable[[], list[tuple[str, Any]]] | None, rtol: float,
+                  atol: float) -> str:
+    """The hint of the first classic mistake whose values ``got`` matches ('' when none does)."""
+    if alternatives is None or type(got) is not torch.Tensor:
+        return ""
+    for hint, wrong in alternatives():
+        try:
+            wrong = torch.as_tensor(wrong)
+            if wrong.shape == got.shape and bool(torch.isclose(got.to(wrong.dtype), wrong, rtol=rtol, atol=atol,
+                                                               equal_nan=True).all()):
+                return hint
+        except (RuntimeError, TypeError, ValueError):
+            continue
+    return ""
+
+
 def judge(
     question: str, outcome: Outcome, expected: Any, label: str, *, rtol: float, atol: float, steps: bool,
     input_hint: str = "", ratios: dict[str, float] | None = None,
+    alternatives: Callable[[], list[tuple[str, Any]]] | None = None,
 ) -> tuple[str, str] | None:
     """``(status, message)`` for one case whose call went wrong, or None when it agrees.
 
     The self-check and the trusted grader both decide with this function, so a student sees in the
-    notebook the message the grader would write.
+    notebook the message the grader would write: one line of at most :data:`MAX_MESSAGE` characters,
+    what is wrong first, then the failing case, then the hint. ``alternatives`` (a thunk, see
+    :meth:`~course_lib.exercises.spec.Question.alternatives`) gives what classic mistakes return; a
+    wrong value that matches one gets its hint.
     """
     q = f"Exercise {question}"
     if outcome.status == "not_implemented":
         return "not_implemented", _not_implemented_message(question)
     if outcome.status == "missing":
-        return "failed", f"{q}: {outcome.detail or 'your function is not defined'}."
+        return "failed", one_line(f"{q}: {outcome.detail or 'your function is not defined'}.", "")
     if outcome.status == "timeout":
-        return "failed", (f"{q}: too slow — {label} was still running after the time limit of "
-                          f"{outcome.detail or '?'} s (an infinite loop? a Python loop over every element?).")
+        return "failed", one_line(f"{q}: too slow —", label, f" was still running after the time limit of "
+                                  f"{outcome.detail or '?'} s (an infinite loop? a Python loop over every element?).",
+                                  joiner=" ")
     if outcome.status == "died":
-        return "failed", (f"{q}: your function ended its Python process on {label} ({outcome.detail}) — "
-                          f"os._exit, a signal, or the memory limit?")
+        return "failed", one_line(f"{q}: your function ended its Python process", label,
+                                  f" ({outcome.detail}) — os._exit, a signal, or the memory limit?")
     if outcome.status == "raised":
         where = f" — at {outcome.where}" if outcome.where else ""
-        return "failed", f"{q}: your function raised {outcome.error} on {label}{where}."
+        return "failed", one_line(f"{q}: your function raised {outcome.error[:200]}", label, f"{where[:200]}.")
     if outcome.mutated:
-        return "failed", (f"{q}: your function changed its input `{outcome.mutated[0]}` in place on {label} "
-                          f"(e.g. `-=` or `.add_()` on it). Build a new tensor instead: "
-                          f"`new = {outcome.mutated[0]} - ...` leaves `{outcome.mutated[0]}` as it was.")
+        m = outcome.mutated[0]
+        return "failed", one_line(f"{q}: your function changed its input `{m}` in place", label,
+                                  f" (e.g. `-=` or `.add_()` on it). Build a new tensor instead: "
+                                  f"`new = {m} - ...` leaves `{m}` as it was.")
     problem = _compare(expected, outcome.value, rtol=rtol, atol=atol, step_dim=steps, input_hint=input_hint,
                       ratios=ratios)
     if problem is not None:
         problem, _, hint = problem.partition(_HINT)
-        return "failed", f"{q}: {problem} on {label}" + (f" — {hint}." if hint else ".")
+        if problem.startswith("wrong value"):
+            hint = _mistake_hint(outcome.value, alternatives, rtol, atol) or hint
+        return "failed", one_line(f"{q}: {problem}", label, f" — {hint}." if hint else ".")
     return None
 
 
@@ -497,6 +537,8 @@ def judge_number(
     value = as_number(answer)
     if value is None:
         what = _kind_of(answer) if isinstance(answer, wire.Opaque) or wire.is_numpy(answer) else describe(answer)
+        if type(answer) is int:
+            what = "an integer too large for a float"
         return CheckResult(question, "failed", f"Exercise {question}: expected a single number, got {what}.", 0, 1,
                            hidden)
     if math.isnan(value) or math.isinf(value):
@@ -508,19 +550,35 @@ def judge_number(
             f"Exercise {question}: passed — you predicted {value:.6g}, the computed value is {truth:.6g} "
             f"(within {rtol:.0%}). {how} ✓", 1, 1, hidden,
         )
-    direction = "too high" if value > truth else "too low"
-    msg = f"Exercise {question}: your prediction {value:.6g} is {direction} by {error:.0%} (tolerance {rtol:.0%})."
-    if value != 0 and abs(value + truth) <= rtol * abs(truth):
-        msg += " It has the wrong sign."
+    msg = f"Exercise {question}: your prediction {value:.6g} is {how_far(value, truth)} (the tolerance is {rtol:.0%})."
     for hint, factor in (ratios or {}).items():
         if truth != 0 and abs(value / truth - factor) <= rtol * abs(factor):
-            msg += f" It is {factor:.4g} × the right value: {hint.rstrip('.?!')}?"
+            msg += f" It matches a classic slip: {hint.rstrip('.?!')}?"
             break
     if reveal:
         msg += f" The computed value is {truth:.6g}. {how}"
     else:
         msg += f' Think again, or call check("{question}", ..., reveal=True) to see the computed value.'
     return CheckResult(question, "failed", msg, 1, 1, hidden)
+
+
+def how_far(value: float, truth: float) -> str:
+    """Too high or too low, and how far in coarse words only — never a number the answer can be
+    recovered from ("a little too high", "too low", "much too high", "far too low", "of the wrong sign")."""
+    if truth != 0 and (value == 0 or (value > 0) != (truth > 0)):
+        return "of the wrong sign" if value != 0 else ("too low" if truth > 0 else "too high")
+    direction = "too high" if value > truth else "too low"
+    if truth == 0:
+        return direction
+    ratio = abs(value / truth)
+    ratio = max(ratio, 1 / ratio) if ratio > 0 else math.inf
+    if ratio <= 1.1:
+        return f"a little {direction} (off by less than 10 %)"
+    if ratio <= 1.5:
+        return f"{direction} (off by 10 to 50 %)"
+    if ratio <= 3:
+        return f"much {direction} (off by a factor between 1.5 and 3)"
+    return f"far {direction} (off by more than a factor of 3)"
 
 
 def manual(question: str, hidden: bool = False) -> CheckResult:

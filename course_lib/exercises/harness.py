@@ -26,6 +26,7 @@ against values it computed itself, and treats a malformed reply as a failure of 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -33,8 +34,15 @@ import sys
 import time
 from typing import Any, BinaryIO
 
-#: The largest frame either side accepts (bytes of JSON).
-MAX_FRAME = 256 * 2**20
+#: The largest request frame the harness accepts (bytes of JSON; requests come from the trusted side).
+MAX_FRAME = 64 * 2**20
+#: The largest reply frame the trusted side accepts, checked before it reads the frame (bytes of JSON).
+MAX_REPLY = 4 * 2**20
+#: The most JSON containers and separators (``[{,:``) a reply may hold, checked before it is parsed: so
+#: parsing a reply costs the trusted side at most a few tens of MB, whatever it holds.
+MAX_REPLY_ITEMS = 200_000
+#: What the student's code may print in all (bytes); the rest is dropped, with one line saying so.
+MAX_PRINTED = 1 * 2**20
 
 
 def write_frame(stream: BinaryIO, message: dict[str, Any]) -> None:
@@ -58,6 +66,42 @@ def read_frame(stream: BinaryIO) -> dict[str, Any] | None:
 def _tmp() -> str:
     """The private temporary folder: the sandbox's /tmp, or the folder the grader made for us."""
     return os.environ.get("TMPDIR", "/tmp")
+
+
+class _CappedOutput(io.TextIOBase):
+    """sys.stdout/sys.stderr for student code: writes until the cap, then drops the rest, never raises.
+
+    So a correct function that prints keeps its result however much the notebook printed before.
+    """
+
+    def __init__(self, fd: int, budget: list[int]) -> None:
+        self._fd, self._budget, self._told = fd, budget, False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        try:
+            data = str(text).encode("utf-8", "replace")
+            if self._budget[0] > 0:
+                part = data[: self._budget[0]]
+                self._budget[0] -= len(part)
+                os.write(self._fd, part)
+            elif not self._told:
+                self._told = True
+                os.write(self._fd, b"\n[output truncated by the grader]\n")
+        except (OSError, ValueError):
+            pass
+        return len(text) if isinstance(text, str) else 0
+
+    def flush(self) -> None:
+        return None
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._fd
 
 
 class _CellTimeout(BaseException):
@@ -217,8 +261,9 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(out, 1)
     os.dup2(out, 2)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    budget = [MAX_PRINTED]
+    sys.stdout = _CappedOutput(1, budget)
+    sys.stderr = _CappedOutput(2, budget)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over the output cap, writes fail instead of killing us
     harness = Harness()
     handlers = {"hello": harness.hello, "run": harness.run, "call": harness.call, "value": harness.value}

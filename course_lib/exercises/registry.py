@@ -42,6 +42,7 @@ CHAPTER_MODULES = (
     "course_lib.exercises.ch06",
     "course_lib.exercises.ch07",
     "course_lib.exercises.ch08",
+    "course_lib.exercises.ch09",
 )
 
 #: When set, every self-check result is appended to this JSON-lines file. A test aid only (the notebook
@@ -115,7 +116,7 @@ def self_check_function(q: Question, answer: Any, hidden: bool | str, seed: int 
                                f"({type(exc).__name__}: {exc}). Please tell your instructor.", i - 1, total, hid)
         outcome = Outcome.from_plain(call_student(answer, args, kwargs, q.arg_names, q.time_limit_s))
         verdict = judge(q.id, outcome, expected, case.label(i, total), rtol=q.rtol, atol=q.atol, steps=q.steps,
-                        input_hint=q.input_hint, ratios=case.ratios)
+                        input_hint=q.input_hint, ratios=case.ratios, alternatives=q.alternatives(case))
         if verdict is not None:
             return CheckResult(q.id, verdict[0], verdict[1] + _library_note(q, answer), i - 1, total, hid)
     return CheckResult(q.id, "passed", passed_message(q.id, total) + _library_note(q, answer), total, total, hid)

@@ -220,6 +220,23 @@ class Question:
     forbid: tuple[str, ...] = ()
     time_limit_s: float = 2.0
     ratios: dict[str, float] = dataclasses.field(default_factory=dict)
+    legacy: Callable[[Any, Any, bool], Any] | None = None
+    mistakes: dict[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
+
+    def alternatives(self, case: Case) -> Callable[[], list[tuple[str, Any]]]:
+        """A thunk giving ``[(hint, what the mistake returns)]`` for ``case`` (computed only when needed)."""
+
+        def compute() -> list[tuple[str, Any]]:
+            out = []
+            for hint, wrong in self.mistakes.items():
+                try:
+                    out.append((hint, wrong(*build(case.args), **build(case.kwargs), **case.extra)))
+                except Exception:  # noqa: BLE001, S112 - a mistake that can't be computed gives no hint
+                    continue
+            return out
+
+        return compute
+
 
     def group_of(self, hidden: bool | str) -> tuple[str, ...]:
         """The case groups a check runs: all of them for a self-check, one for ``hidden=True``/"edge"/name."""
@@ -265,6 +282,7 @@ def implement(
     forbid: Sequence[str] = (),
     groups: Sequence[str] = DEFAULT_GROUPS,
     time_limit_s: float = 2.0,
+    mistakes: dict[str, Callable[..., Any]] | None = None,
 ) -> Callable[[Callable[[Rng, str], list[Case]]], Callable[[Rng, str], list[Case]]]:
     """Decorator: declare an implement question whose cases the decorated function builds.
 
@@ -281,12 +299,15 @@ def implement(
         forbid: dotted names of library functions the answer must not call (the grader flags them).
         groups: the case groups; ``hidden=True`` in a hidden cell means the first, ``hidden="edge"`` "edge".
         time_limit_s: per-case time limit for the self-check (the grader uses --check-timeout).
+        mistakes: {hint: wrong_reference}: classic mistakes written out, called like ``reference``; when
+            the student's values match one (and not the reference), the message adds its hint.
     """
 
     def decorate(cases: Callable[[Rng, str], list[Case]]) -> Callable[[Rng, str], list[Case]]:
         _add(Question(question, "implement", title, name=name, reference=reference, cases=cases,
                       groups=tuple(groups), rtol=rtol, atol=atol, steps=steps, input_hint=input_hint,
-                      arg_names=tuple(arg_names), forbid=tuple(forbid), time_limit_s=time_limit_s))
+                      arg_names=tuple(arg_names), forbid=tuple(forbid), time_limit_s=time_limit_s,
+                      mistakes=dict(mistakes or {})))
         return cases
 
     return decorate
@@ -320,3 +341,25 @@ def explain(question: str, title: str) -> None:
 def registered() -> dict[str, Question]:
     """The questions declared so far (the registry imports the chapter modules first)."""
     return _QUESTIONS
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """Where the chapter explains a question: its section number and title, and the equation's label."""
+
+    number: str
+    title: str
+    equation: str = ""
+
+
+_SECTIONS: dict[str, Section] = {}
+
+
+def see(question: str, number: str, title: str, equation: str = "") -> None:
+    """Declare the chapter section (and equation label) a question rests on; the exercise links it."""
+    _SECTIONS[question] = Section(number, title, equation)
+
+
+def section_of(question: str) -> Section | None:
+    """The section declared with :func:`see` for ``question`` (None when there is none)."""
+    return _SECTIONS.get(question)

@@ -141,6 +141,6 @@ class RAdam(CourseOptimizer):
                     ) ** 0.5
                     # (opt-radam-adaptive-update)
                     step = step * (c2**0.5 / V.sqrt().add_(eps)) * r
-                # θ_t = θ_{t−1} − step  (opt-radam-adaptive/sgdm-update)
+                # θ_t = θ_{t−1} − step  (opt-radam-adaptive-update or opt-radam-sgdm-update)
                 theta.sub_(step)
         return loss

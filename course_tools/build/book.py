@@ -42,8 +42,27 @@ def _answer_text(cell, version: str) -> str:
     return nbx.remove_markers(cell.source, cell.cell_type)
 
 
-def exercise_markdown(ex: nbx.Exercise) -> str:
-    """The ``{exercise}`` block and its ``{solution}`` block for one exercise."""
+def read_first(question: str, chapter_url: str = "") -> str:
+    """"Read first: §6.5 Title …" for a question (the section declared with ``see``; '' when none).
+
+    In the book (``chapter_url`` empty) the equation is a ``{eq}`` reference, shown as its number; in a
+    notebook the section links the chapter (which opens in Colab) and the equation is not named.
+    """
+    from course_lib.exercises.registry import questions
+    from course_lib.exercises.spec import section_of
+
+    questions()  # imports the chapter modules, which declare the sections
+    section = section_of(question)
+    if section is None:
+        return ""
+    if chapter_url:
+        return f"*Read first:* [§{section.number} {section.title}]({chapter_url}) in the chapter."
+    equation = f", and equation {{eq}}`{section.equation}`" if section.equation else ""
+    return f"*Read first:* §{section.number} {section.title}{equation}."
+
+
+def exercise_markdown(ex: nbx.Exercise, solutions: bool = True) -> str:
+    """The ``{exercise}`` block and (with ``solutions``) its ``{solution}`` block for one exercise."""
     h = ex.header
     lines = [
         # rendered "Exercise 1.1 · Title" (_ext/page_fixes.py drops sphinx-exercise's parentheses)
@@ -56,6 +75,9 @@ def exercise_markdown(ex: nbx.Exercise) -> str:
         ex.task,
         "",
     ]
+    first = read_first(h.question)
+    if first:
+        lines += [first, ""]
     for cell in ex.answers:
         if cell.cell_type == "code":
             lines += ["In the notebook, complete:", "", _code_block(_answer_text(cell, "student")), ""]
@@ -63,6 +85,8 @@ def exercise_markdown(ex: nbx.Exercise) -> str:
         lines += ["Then check it with", "", _code_block(cell.source), ""]
     if ex.kind == "explain":
         lines += ["Your instructor grades this one by hand.", ""]
+    if not solutions:
+        return "\n".join([*lines, "::::", ""])
     lines += ["::::", "", f"::::{{solution}} {ex.label}", ":class: dropdown", ""]
     for cell in ex.answers:
         if cell.cell_type == "code":
@@ -74,8 +98,9 @@ def exercise_markdown(ex: nbx.Exercise) -> str:
     return "\n".join(lines)
 
 
-def book_markdown(source_nb, source_path: str, student_url: str, solution_path: str) -> str:
-    """The whole ``exercises/book/NN_*.md`` text for one source notebook."""
+def book_markdown(source_nb, source_path: str, student_url: str, solution_path: str, solutions: bool = True) -> str:
+    """The whole ``exercises/book/NN_*.md`` text for one source notebook (``solutions=False``: without the
+    solutions and without the link to the solution notebook, for graded assignments)."""
     found = nbx.exercises(source_nb)
     total = sum(ex.header.points for ex in found)
     manual = sum(ex.header.points for ex in found if ex.kind == "explain")
@@ -85,8 +110,10 @@ def book_markdown(source_nb, source_path: str, student_url: str, solution_path: 
         (f"Work on these exercises in the [student notebook]({student_url}) (it opens in Colab). It checks your "
         f"answers as you go: `check(\"{found[0].question}\", ...)` runs your code against the course's reference "
         f"on fresh random inputs and says what is wrong, if anything. The set is worth {total} points, "
-        f"{manual} of them graded by hand. The solutions below are folded; try first. The full solution "
-        f"notebook is [{solution_path}]({sibling_url(student_url, solution_path)}) (opens in Colab)."),
+        f"{manual} of them graded by hand. "
+        + (f"The solutions below are folded; try first. The full solution notebook is [{solution_path}]"
+           f"({sibling_url(student_url, solution_path)}) (opens in Colab)." if solutions else
+           "These exercises are graded: your instructor publishes the solutions after the deadline.")),
         "",
     ]
-    return "\n".join(intro) + "\n" + "\n".join(exercise_markdown(ex) for ex in found).rstrip() + "\n"
+    return "\n".join(intro) + "\n" + "\n".join(exercise_markdown(ex, solutions) for ex in found).rstrip() + "\n"

@@ -36,7 +36,9 @@ import nbformat
 
 META = "exercise"
 HIDDEN_TAG = "hidden-check"
-ROLES = ("setup", "given", "header", "answer", "check", "hidden")
+#: ``use``: the cell after an implement exercise's check that runs the student's own function on an example
+#: (the grader never runs it).
+ROLES = ("setup", "given", "header", "answer", "check", "use", "hidden")
 KINDS = ("implement", "predict", "explain")
 
 CODE_BEGIN, CODE_END = "# BEGIN SOLUTION", "# END SOLUTION"
@@ -268,6 +270,13 @@ def validate(source_nb: nbformat.NotebookNode, expected_setup: str, chapter: int
             problems.append(f"exercise {q}: the header says {ex.header.points} points, its hidden checks carry "
                             f"{hidden_points}")
         problems += _hidden_problems(ex)
+        uses = [c for c in source_nb.cells if role(c) == "use" and str(meta(c).get("question", "")) == q]
+        if len(uses) > 1:
+            problems.append(f"exercise {q}: at most one 'use' cell (found {len(uses)})")
+        for cell in uses:
+            if "except NotImplementedError" not in cell.source:
+                problems.append(f"use cell {cell_id(cell)!r} must catch NotImplementedError (the student notebook "
+                                f"runs top to bottom before the function is written)")
     return problems
 
 

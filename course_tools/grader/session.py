@@ -257,9 +257,9 @@ def _run_cells(run: _Run, report: Report) -> None:
                 run.skipped[index] = "hung"
                 run.restart("a cell hung")
                 return
-            run.skipped[index] = f"it killed the Python kernel ({err}); the kernel was restarted without it"
-            run.general.append(f"cell {step.label!r} killed the Python kernel ({err}); it was skipped and the "
-                               f"kernel restarted")
+            what = "killed the Python kernel" if str(err).startswith("died") else "broke the Python kernel's replies"
+            run.skipped[index] = f"it {what} ({err}); the kernel was restarted without it"
+            run.general.append(f"cell {step.label!r} {what} ({err}); it was skipped and the kernel restarted")
             restarting = time.monotonic()
             if not run.restart(f"cell {step.label!r}"):
                 report.stopped = run.general[-1]
@@ -325,7 +325,12 @@ def _run_checks(run: _Run, report: Report, trusted: Trusted) -> None:
             lost = ("the check did not finish within its time limit" if str(err) == "timeout"
                     else f"the Python kernel died during the check ({err})")
             entry.message = f"Exercise {question}: {lost}."
+            entry.passed = False
             run.restart(f"the check of {question}")
+        except (Exception, RecursionError, MemoryError) as exc:  # noqa: BLE001 - this check only, never the batch
+            entry.passed = False
+            entry.message = (f"Exercise {question}: the grader could not judge what your function returned "
+                                f"({type(exc).__name__}: {str(exc)[:150]}); grade by hand")
 
 
 def _check_function(run: _Run, q: spec.Question, call: nbx.HiddenCall, entry: HiddenResult,
@@ -366,7 +371,7 @@ def _check_function(run: _Run, q: spec.Question, call: nbx.HiddenCall, entry: Hi
         if isinstance(calls, dict) and calls:
             entry.flags += [f"called {str(name)[:80]} while checked" for name in list(calls)[:5]]
         verdict = judge(q.id, outcome, expected, case.label(i, total), rtol=q.rtol, atol=q.atol, steps=q.steps,
-                        input_hint=q.input_hint, ratios=case.ratios)
+                        input_hint=q.input_hint, ratios=case.ratios, alternatives=q.alternatives(case))
         if verdict is not None:
             entry.message = verdict[1]
             return

@@ -15,7 +15,14 @@ Per page it asserts what a first reading in a browser found broken:
 * the Colab launch buttons and the repository button point at ``_config.yml``'s repository;
 * nothing wider than the content column at 1280 px: no text, figure, image or equation beyond it, no
   code block or display equation that scrolls sideways;
-* every output image sits in a ``<figure>`` with a caption (myst-nb's ``mystnb.figure.caption``).
+* every output image sits in a ``<figure>`` with a caption (myst-nb's ``mystnb.figure.caption``), and every
+  image's alt text is words (the caption), not a file path;
+* no equation label left as raw text anywhere a reader sees it (text, captions, code, outputs):
+  ``(ch3-momentum)`` must show as its number (_ext/equation_numbers.py), ``opt-…`` as a tag;
+* the same page at a phone's width (390 px): nothing wider than the column (a wide figure scrolls inside
+  its own box), no display equation that still scrolls after _static/fit-math.js shrank it or that runs
+  under its equation number, figure text at least 9 pt (the image's rendered scale times the smallest
+  font of the course's matplotlib style), and every animation button inside the column.
 
 Set COURSE_BROWSER_SCREENSHOTS to a folder to also save a full-page PNG of every page there.
 """
@@ -23,7 +30,7 @@ Set COURSE_BROWSER_SCREENSHOTS to a folder to also save a full-page PNG of every
 from __future__ import annotations
 
 import os
-import shutil
+import re
 import warnings
 from pathlib import Path
 
@@ -39,6 +46,13 @@ pytestmark = pytest.mark.skipif(not os.environ.get("COURSE_BUILT_BOOK"),
                                 reason="set COURSE_BUILT_BOOK=_build/html after building the book (make browser)")
 
 WIDTH = 1280  # the window width the review used
+PHONE = 390  # a phone's width in CSS px (iPhone 12-15)
+#: The smallest text of a figure, in pt, and the figure's CSS px per inch at 1:1 (course_lib.plotting's style:
+#: retina PNGs are shown at figure.dpi CSS px per inch). Text renders at MIN_FONT_PT * DPI / 72 * scale CSS px.
+MIN_LEGIBLE_PT = 9.0
+#: _static/fit-math.js shrinks a display to no less than this; one still wider scrolls in its own box, on a
+#: line of its own below its number (a warning, not a failure: the text stays readable, swiping shows the rest).
+MIN_MATH_SCALE = 0.6
 TIMEOUT = 240  # s per page; a long chapter typesets in a few seconds on an idle 2-core machine
 INSTALL_HINT = ("Headless Chromium is missing: install it with `sudo apt-get install -y chromium chromium-driver` "
                 "(Debian; the package names of your system may differ), then run the browser test again.")
@@ -87,10 +101,9 @@ def test_a_source_newer_than_the_build_makes_it_stale(tmp_path):
 
 def browser_paths() -> tuple[str, str] | None:
     """(chromium binary, chromedriver) found on PATH (or in COURSE_CHROMIUM / COURSE_CHROMEDRIVER), else None."""
-    binary = os.environ.get("COURSE_CHROMIUM") or next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-    driver = os.environ.get("COURSE_CHROMEDRIVER") or shutil.which("chromedriver")
-    return (binary, driver) if binary and driver else None
+    from course_tools.book_pdf import chromium_paths
+
+    return chromium_paths()
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +134,8 @@ def browser():
     driver = webdriver.Chrome(service=Service(executable_path=paths[1]), options=options)
     driver.set_page_load_timeout(TIMEOUT)
     driver.set_script_timeout(TIMEOUT)
+    # selenium's own HTTP timeout (120 s) must outlast a long page's typesetting on a loaded machine
+    driver.command_executor._client_config.timeout = TIMEOUT + 60
     yield driver
     driver.quit()
 
@@ -130,8 +145,11 @@ PAGE_SCRIPT = r"""
 const article = document.querySelector('article.bd-article') || document.querySelector('main');
 const col = article.getBoundingClientRect();
 const tol = 1;  // px
+const opts = arguments[0] || {};
+const phone = !!opts.phone;
 const out = {merror: 0, untypeset: [], raw: [], mdtables: [], overflow: [], scrolls: [], uncaptioned: [],
-             doubleparen: [], colab: [], repo: [], animations: 0, docScroll: 0};
+             doubleparen: [], colab: [], repo: [], animations: 0, docScroll: 0, labels: [], alt: [], small: [],
+             undernumber: [], buttons: []};
 out.merror = document.querySelectorAll('mjx-merror').length;
 for (const el of article.querySelectorAll('.math')) {
   if (!el.querySelector('mjx-container')) out.untypeset.push(el.textContent.trim().slice(0, 80));
@@ -152,18 +170,45 @@ for (const [re, what] of [[/\$\$?[^$\s][^$]{0,200}?\$\$?/g, 'raw $..$ math'], [/
   for (const m of text.matchAll(re)) out.raw.push(what + ': ' + m[0].slice(0, 60));
 }
 for (const m of text.matchAll(/\(\(\s*\d+(\.\d+)?\s*\)\)/g)) out.doubleparen.push(m[0]);
+// equation labels a reader would see: in text, captions, code and outputs (not in TeX or scripts)
+const all = [];
+const walker2 = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+while ((node = walker2.nextNode())) {
+  if (node.parentElement && node.parentElement.closest('script, style, mjx-container, mjx-assistive-mml')) continue;
+  all.push(node.textContent);
+}
+const everything = all.join('');
+for (const m of everything.matchAll(/\((?:ch\d+|opt)-[a-z0-9][a-z0-9-]*\)|\bopt-[a-z]+-[a-z0-9-]+|Equation labels:/g)) {
+  out.labels.push(everything.slice(Math.max(0, m.index - 40), m.index + m[0].length + 10).replace(/\s+/g, ' '));
+}
+// alt text: words, not a file path; a figure's image says what its caption says
+for (const img of article.querySelectorAll('img')) {
+  if (img.closest('.animation')) continue;
+  const alt = (img.getAttribute('alt') || '').trim();
+  if (!alt || /\.(png|svg|jpe?g|gif)$/i.test(alt) || alt.startsWith('../') || alt.includes('_images/')) {
+    out.alt.push(describe(img) + ' alt=' + JSON.stringify(alt.slice(0, 60)));
+  }
+}
 for (const line of text.split('\n')) {
   if (/\|\s*:?-{3,}:?\s*\|/.test(line)) out.mdtables.push(line.trim().slice(0, 80));
 }
 // overflow beyond the content column (elements inside a scrolling table container are judged by it)
-const describe = (el) => {
+function describe(el) {
   const id = el.id || (el.closest('[id]') || {}).id || '';
   const t = (el.textContent || el.getAttribute('alt') || '').trim().replace(/\s+/g, ' ').slice(0, 60);
   return `${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : ''}` +
          `${id ? ' #' + id : ''} "${t}"`;
+}
+const scrollsInBox = (el) => {  // inside a box that scrolls sideways on purpose (a wide figure on a phone)
+  for (let p = el.parentElement; p && p !== article; p = p.parentElement) {
+    const style = getComputedStyle(p);
+    if (['auto', 'scroll'].includes(style.overflowX) && p.tagName !== 'MJX-CONTAINER') return p;
+  }
+  return null;
 };
 for (const el of article.querySelectorAll('p, li, h1, h2, h3, h4, figure, img, mjx-container, table, dl, blockquote, .admonition, .animation, div.highlight')) {
   if (el.closest('.pst-scrollable-table-container') && el.tagName !== 'TABLE') continue;
+  if (phone && el.tagName === 'IMG' && scrollsInBox(el)) continue;  // judged by its box, below
   if (el.closest('div.highlight, .math') && !el.matches('div.highlight')) continue;  // judged by scrollWidth below
   const r = el.getBoundingClientRect();
   if (r.width === 0 && r.height === 0) continue;
@@ -171,12 +216,45 @@ for (const el of article.querySelectorAll('p, li, h1, h2, h3, h4, figure, img, m
     out.overflow.push(`${describe(el)} spans ${Math.round(r.left - col.left)}..${Math.round(r.right - col.left)} px of a ${Math.round(col.width)} px column`);
   }
 }
+out.shrunk = [];
 for (const el of article.querySelectorAll('div.highlight pre, div.math, .pst-scrollable-table-container, mjx-container[display="true"]')) {
+  if (phone && el.matches('div.highlight pre')) continue;  // code scrolls sideways on a phone, as everywhere
+  if (phone && el.matches('.pst-scrollable-table-container')) continue;  // so do wide tables
+  if (phone && el.matches('div.math')) continue;  // judged by its mjx-container
+  const atMinimum = phone && el.dataset.courseScale && parseFloat(el.dataset.courseScale) <= opts.minMathScale + 1e-3;
+  if (atMinimum && el.scrollWidth > el.clientWidth + tol) {
+    out.shrunk.push(`${describe(el)}: ${el.scrollWidth} px at ${Math.round(100 * el.dataset.courseScale)} % in ${el.clientWidth} px`);
+    continue;
+  }
   if (el.scrollWidth > el.clientWidth + tol) {
     out.scrolls.push(`${describe(el)} scrolls sideways (${el.scrollWidth} px of content in ${el.clientWidth} px)`);
   }
 }
 out.docScroll = document.documentElement.scrollWidth - document.documentElement.clientWidth;
+// an equation number must not sit over its display
+for (const eqno of article.querySelectorAll('div.math > span.eqno')) {
+  const math = eqno.parentElement.querySelector('mjx-container');
+  if (!math) continue;
+  const a = eqno.getBoundingClientRect(), b = math.getBoundingClientRect();
+  const inner = math.firstElementChild ? math.firstElementChild.getBoundingClientRect() : b;
+  const overlap = a.left < inner.right - tol && inner.left < a.right - tol && a.top < b.bottom - tol && b.top < a.bottom - tol;
+  if (overlap) out.undernumber.push(`equation ${eqno.textContent.trim().slice(0, 12)} runs under its number`);
+}
+// figure text size: the rendered scale of each output image times the smallest font of the style
+for (const img of article.querySelectorAll('figure img, .cell_output img')) {
+  if (img.closest('.animation') || !img.naturalWidth) continue;
+  // myst-nb writes a retina PNG's size at 1:1 in its style (or width attribute); else the PNG is 2x
+  const styled = img.style.width.endsWith('px') ? parseFloat(img.style.width) : 0;
+  const natural = styled || parseFloat(img.getAttribute('width')) || img.naturalWidth / 2;
+  const scale = img.getBoundingClientRect().width / natural;
+  const pt = opts.minFontPt * scale * (opts.dpi / 72) * 0.75;  // CSS px -> pt
+  if (pt < opts.minLegiblePt - 0.05) out.small.push(`${describe(img)}: smallest text ${pt.toFixed(1)} pt (scale ${scale.toFixed(2)})`);
+}
+// animation controls inside the column and visible
+for (const b of article.querySelectorAll('.animation button')) {
+  const r = b.getBoundingClientRect();
+  if (r.width === 0 || r.right > col.right + tol || r.left < col.left - tol) out.buttons.push(b.title || b.textContent.trim());
+}
 for (const img of article.querySelectorAll('.cell_output img, .output img')) {
   if (img.closest('.animation')) continue;  // an animation's caption is the italic paragraph below it
   const fig = img.closest('figure');
@@ -243,7 +321,18 @@ def _severe_console_entries(driver) -> list[str]:
     return [f"{e['message'][:300]}" for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
-def _screenshot(driver, page: str) -> None:
+def _viewport(driver, width: int, height: int) -> None:
+    """A window ``width`` CSS px wide. Headless Chromium's windows are at least 500 px wide, so a phone's
+    width is emulated (DevTools' device metrics, as its device toolbar does); the desktop width is the window."""
+    if width < 500:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
+    else:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.set_window_size(width, height)
+
+
+def _screenshot(driver, page: str, width: int = WIDTH) -> None:
     folder = os.environ.get("COURSE_BROWSER_SCREENSHOTS")
     if not folder:
         return
@@ -252,23 +341,41 @@ def _screenshot(driver, page: str) -> None:
     height = driver.execute_script("return document.documentElement.scrollHeight")
     Path(folder).mkdir(parents=True, exist_ok=True)
     try:  # a screenshot is a convenience: a renderer too slow for a very tall page must not fail the test
-        driver.set_window_size(WIDTH, min(int(height) + 100, 16000))
-        driver.save_screenshot(str(Path(folder) / (page.replace("/", "__").removesuffix(".html") + ".png")))
+        _viewport(driver, width, min(int(height) + 100, 16000))
+        name = page.replace("/", "__").removesuffix(".html") + ("" if width == WIDTH else f"@{width}") + ".png"
+        driver.save_screenshot(str(Path(folder) / name))
     except WebDriverException as err:
         warnings.warn(f"no screenshot of {page}: {err.msg}", stacklevel=1)
     finally:
-        driver.set_window_size(WIDTH, 1000)
+        _viewport(driver, width, 1000)
 
 
-def page_problems(driver, page: str) -> list[str]:
-    """Everything wrong with one built page, in words ([] when it is fine)."""
+def _figure_style() -> tuple[float, float]:
+    """(smallest font size in pt, CSS px per inch of a figure at 1:1) of course_lib.plotting's style.
+
+    ``plotting.set_style()`` draws no text below ``MIN_FONT_PT``; retina PNGs show at figure.dpi px per inch.
+    """
+    from course_lib import plotting
+
+    return plotting.MIN_FONT_PT, float(plotting._STYLE["figure.dpi"])
+
+
+def page_problems(driver, page: str, width: int = WIDTH) -> list[str]:
+    """Everything wrong with one built page at a window ``width`` px wide, in words ([] when it is fine)."""
     driver.get_log("browser")  # drop what earlier pages logged
+    _viewport(driver, width, 1000)
     driver.get((HTML / page).as_uri())
     problems = []
     state = driver.execute_async_script(WAIT_FOR_MATHJAX)
     if state.startswith(("error", "MathJax never")):
         problems.append(f"MathJax: {state}")
-    found = driver.execute_script(PAGE_SCRIPT)
+    phone = width < 720
+    driver.execute_script("if (window.courseFitMath) window.courseFitMath();")  # after typesetting, as on load
+    min_pt, dpi = _figure_style()
+    found = driver.execute_script(PAGE_SCRIPT, {"phone": phone, "minFontPt": min_pt, "dpi": dpi,
+                                                "minLegiblePt": MIN_LEGIBLE_PT, "minMathScale": MIN_MATH_SCALE})
+    for display in found["shrunk"]:  # the author can break the line with \\ (the reader can still swipe)
+        warnings.warn(f"{page} at {width} px: a display scrolls in its box after shrinking: {display}", stacklevel=1)
     problems += [f"JavaScript console error: {m}" for m in _severe_console_entries(driver)]
     if found["merror"]:
         problems.append(f"{found['merror']} MathJax error node(s) (mjx-merror): TeX that MathJax cannot typeset")
@@ -279,19 +386,26 @@ def page_problems(driver, page: str) -> list[str]:
     problems += [f"wider than the column: {t}" for t in found["overflow"]]
     problems += found["scrolls"]
     if found["docScroll"] > 1:
-        problems.append(f"the page scrolls sideways by {found['docScroll']} px at {WIDTH} px")
+        problems.append(f"the page scrolls sideways by {found['docScroll']} px at {width} px")
     problems += [f"output image without a figure caption: {t}" for t in found["uncaptioned"]]
+    problems += [f"raw equation label: {t!r}" for t in found["labels"]]
+    problems += [f"image alt text is not words: {t}" for t in found["alt"]]
+    problems += found["undernumber"]
+    problems += [f"figure text too small at {width} px: {t}" for t in found["small"]]
+    problems += [f"animation button outside the column at {width} px: {t}" for t in found["buttons"]]
     repo = repository_url(ROOT / "_config.yml").removesuffix("/").removesuffix(".git")
     colab_prefix = "https://colab.research.google.com/github/" + repo.removeprefix("https://github.com/") + "/blob/"
     problems += [f"Colab link not pointing at {repo}: {u}" for u in found["colab"] if not u.startswith(colab_prefix)]
     problems += [f"repository button not pointing at {repo}: {u}" for u in found["repo"] if not u.startswith(repo)]
     stem = Path(page).stem
-    if stem in NOTEBOOK_STEMS and not any(u.endswith(f"/chapters/{stem}.ipynb") for u in found["colab"]):
-        problems.append(f"no Colab launch button for chapters/{stem}.ipynb")
-    if found["animations"]:
+    if stem in NOTEBOOK_STEMS and not any(u.endswith(f"/colab/{stem}.ipynb") for u in found["colab"]):
+        problems.append(f"no Colab launch button for the Colab edition colab/{stem}.ipynb")
+    problems += [f"Colab link opens the MyST source, not the Colab edition: {u}" for u in found["colab"]
+                 if re.search(r"/blob/[^/]+/chapters/", u)]
+    if found["animations"] and not phone:
         problems += _click_next_frames(driver)
     problems += [f"JavaScript console error (after clicking): {m}" for m in _severe_console_entries(driver)]
-    _screenshot(driver, page)
+    _screenshot(driver, page, width)
     return problems
 
 
@@ -306,6 +420,12 @@ def test_page_reads_well_in_a_browser(browser, page):
     assert not problems, f"{page}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
 
 
+@pytest.mark.parametrize("page", _pages())
+def test_page_reads_well_on_a_phone(browser, page):
+    problems = page_problems(browser, page, width=PHONE)
+    assert not problems, f"{page} at {PHONE} px: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
+
+
 def test_the_checks_catch_what_they_should(browser, tmp_path):
     """The page checks are not vacuous: a page with each defect makes each check fire."""
     (tmp_path / "bad.html").write_text(
@@ -316,6 +436,10 @@ def test_the_checks_catch_what_they_should(browser, tmp_path):
         "<p><img style='width:900px;height:10px' alt='wide'></p>"
         "<div class='cell_output'><img style='width:10px;height:10px' alt='no caption'></div>"
         "<a href='https://colab.research.google.com/github/someone/else/blob/main/x.ipynb'>Colab</a>"
+        "<p>see (ch3-momentum) and</p><pre>x = 1  # (opt-adam-update)</pre>"
+        "<figure><img alt='../_images/abc.png' style='width:10px'><figcaption>A caption</figcaption></figure>"
+        "<div class='math' style='position:relative'><span class='eqno' style='position:absolute;left:0;top:0'>"
+        "(1)</span><mjx-container display='true'><span>xxxxxxxxxxxxxxxx</span></mjx-container></div>"
         "<script>const A = 1;</script><script>const A = 2;</script>"
         "</article></main></body></html>", encoding="utf-8")
     global HTML
@@ -326,5 +450,30 @@ def test_the_checks_catch_what_they_should(browser, tmp_path):
         HTML = saved
     for expected in ["raw $..$ math", "raw {eq}", "raw {footcite}", "double parentheses", "raw Markdown table",
                      "scrolls sideways", "wider than the column", "without a figure caption",
-                     "Colab link not pointing", "has already been declared"]:
+                     "Colab link not pointing", "has already been declared", "see (ch3-momentum)",
+                     "(opt-adam-update)", "alt text is not words", "runs under its number"]:
         assert expected in text, f"the check for {expected!r} did not fire:\n{text}"
+
+
+PIXEL = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+
+
+def test_the_phone_checks_catch_small_figure_text_and_clipped_buttons(browser, tmp_path):
+    """At 390 px: a 6.4-inch figure squeezed to the column has unreadable text; a player wider than the column."""
+    (tmp_path / "phone.html").write_text(
+        "<html><head><meta name='viewport' content='width=device-width'></head><body><main>"
+        "<article class='bd-article'>"
+        f"<figure><div class='cell_output'><img src='{PIXEL}' width='640' style='width:100%' alt='a curve'></div>"
+        "<figcaption>A curve</figcaption></figure>"
+        "<div class='animation'><div style='display:flex;width:900px'><button title='Next frame'>&gt;</button>"
+        "<button style='margin-left:700px' title='Last frame'>&gt;&gt;</button></div></div>"
+        "</article></main></body></html>", encoding="utf-8")
+    global HTML
+    saved, HTML = HTML, tmp_path
+    try:
+        text = "\n".join(page_problems(browser, "phone.html", width=PHONE))
+    finally:
+        HTML = saved
+        _viewport(browser, WIDTH, 1000)
+    assert "figure text too small at 390 px" in text, text
+    assert "animation button outside the column at 390 px: Last frame" in text, text

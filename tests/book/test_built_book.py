@@ -51,8 +51,37 @@ def test_bibliography_lists_the_required_papers():
 def test_every_notebook_page_has_a_colab_button_for_the_configured_repository(notebook):
     page = _page(f"chapters/{notebook.stem}.html")
     repo = repository_url(ROOT / "_config.yml").removeprefix("https://github.com/")
-    expected = f"https://colab.research.google.com/github/{repo}/blob/main/chapters/{notebook.name}"
-    assert expected in page, f"no Colab button pointing at {expected}"
+    expected = f"https://colab.research.google.com/github/{repo}/blob/main/colab/{notebook.name}"
+    assert expected in page, f"no Colab button pointing at the Colab edition {expected}"
+    assert f"/blob/main/chapters/{notebook.name}" not in page, "a Colab link still opens the MyST source"
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "chapters").glob("*.ipynb")), ids=lambda p: p.name)
+def test_the_executed_notebook_is_downloadable_with_its_outputs(notebook):
+    import json
+
+    page = _page(f"chapters/{notebook.stem}.html")
+    assert f"_executed/chapters/{notebook.name}" in page, "no download entry for the executed notebook"
+    executed = json.loads((HTML / "_executed" / "chapters" / notebook.name).read_text(encoding="utf-8"))
+    assert any(c.get("outputs") for c in executed["cells"] if c["cell_type"] == "code"), "it has no outputs"
+
+
+WARNING_RE = re.compile(r"\b\w*Warning:|\bwarnings?\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "chapters").glob("*.ipynb")), ids=lambda p: p.name)
+def test_no_warning_is_printed_in_a_pages_outputs(notebook):
+    """A warning in an output (torch's, matplotlib's, a deprecation) is noise to a reader: silence or fix it."""
+    import json
+
+    executed = json.loads((HTML / "_executed" / "chapters" / notebook.name).read_text(encoding="utf-8"))
+    found = []
+    for i, cell in enumerate(executed["cells"]):
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", "")) if output.get("output_type") == "stream" else ""
+            if (output.get("name") == "stderr" and WARNING_RE.search(text)) or re.search(r"\b\w+Warning:", text):
+                found.append(f"cell {i}: {text.strip()[:160]!r}")
+    assert not found, f"{notebook.name}: warnings in the outputs:\n  " + "\n  ".join(found)
 
 
 @pytest.mark.parametrize("notebook", sorted((ROOT / "chapters").glob("*.ipynb")), ids=lambda p: p.name)
@@ -93,3 +122,50 @@ def test_every_notebook_page_has_a_ledger_of_passing_claims_that_rule_out_wrong_
             else:
                 assert c["deviation"] <= 0, c
                 assert r["distance"] > 0, f"{notebook.name}: {c['statement']!r}'s bound passes {r['name']!r}"
+
+
+def test_the_front_page_map_links_every_page_of_the_toc_with_its_reading_time():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import chapter_map
+
+    index = _page("index.html")
+    for part in chapter_map.chapter_entries(ROOT):
+        assert part.caption in index
+        for entry in part.entries:
+            assert f'href="{entry.docname}.html"' in index, f"the front page does not link {entry.docname}"
+            assert f"≈ {entry.minutes} min read" in index
+    assert "(planned)" not in index and "start here" in index
+
+
+def test_the_pdf_has_every_page_of_the_toc_and_every_figure():
+    """`make pdf` (course_tools.book_pdf) prints the whole book: every page's title and every figure's image."""
+    import sys
+
+    from pypdf import PdfReader
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import chapter_map
+
+    pdf = HTML / "book.pdf"
+    assert pdf.is_file(), "no book.pdf: run `make pdf` (python -m course_tools.book_pdf _build/html)"
+    reader = PdfReader(pdf)
+
+    def words(text: str) -> str:  # the PDF's text layer drops or adds spaces, punctuation and line breaks
+        return "".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+    text = words(" ".join(page.extract_text() or "" for page in reader.pages))
+    for part in chapter_map.chapter_entries(ROOT):
+        for entry in part.entries:
+            assert words(entry.title) in text, f"the PDF lacks the page {entry.docname} ({entry.title!r})"
+    figures = sum(len(re.findall(r"<figure\b[^>]*>\s*<a class=\"reference internal image-reference\"",
+                                 _page(f"{e.docname}.html")))
+                  for part in chapter_map.chapter_entries(ROOT) for e in part.entries)
+
+    def images(page) -> int:  # image XObjects, counted without decoding them
+        xobjects = (page.get("/Resources") or {}).get("/XObject") or {}
+        return sum(1 for x in xobjects.values() if x.get_object().get("/Subtype") == "/Image")
+
+    found = sum(images(page) for page in reader.pages)
+    assert found >= figures > 0, f"the PDF holds {found} images for {figures} figures"

@@ -1,6 +1,7 @@
 """course_lib.display.show_source: the shown code is the real code minus docstring and validation; math renders."""
 
 import inspect
+import re
 import textwrap
 
 import pytest
@@ -120,11 +121,47 @@ def test_single_line_math_is_left_alone() -> None:
     assert "$$\na = b\n$$" in text and "aligned" not in text
 
 
-def test_equation_labels_beside_displayed_lines_are_dropped_to_fit_the_column() -> None:
+def test_optimizer_equation_labels_become_tags_shared_by_the_display_and_the_code() -> None:
     text = docstring_markdown(_two_rules)
     assert "(one)" in text  # not a label: kept
     from course_lib.optim import Adam
 
     adam = docstring_markdown(Adam)
     assert "m_t &= \\beta_1 m_{t-1}" in adam and "\\text{(opt-adam-first-moment)}" not in adam
-    assert "opt-adam-first-moment" in adam  # still named in the docstring's text
+    tags = display.optimizer_equation_tags("Adam")
+    first = tags["opt-adam-first-moment"]
+    assert first == "Adam.1"
+    assert "\\begin{align*}" in adam and f"\\tag{{{first}}}" in adam, "a tagged display is a top-level align*"
+    assert "Equation labels" not in adam, "the list of labels is dropped: the tags replace it"
+    code = source_without_docstring(Adam.step) + "".join(
+        source_without_docstring(getattr(Adam, name)) for name in ("_single_tensor",) if hasattr(Adam, name))
+    assert "opt-" not in code
+
+
+def test_no_optimizer_shows_a_raw_opt_label_in_its_docstring_or_code() -> None:
+    from course_lib import optim
+
+    for name, cls in vars(optim).items():
+        if not inspect.isclass(cls) or not issubclass(cls, optim.SGD.__mro__[1]):
+            continue
+        shown = docstring_markdown(cls) + source_without_docstring(cls)
+        assert "opt-" not in shown, f"{name} shows a raw opt- label"
+        if "\\tag{" in shown:  # MathJax refuses \tag inside aligned: tagged lines need a top-level align*
+            assert "\\begin{aligned}" not in shown and shown.count("\\begin{align*}") >= 1, name
+        for tag in set(re.findall(r"\\tag\{([^}]*)\}", shown)):
+            assert tag.startswith((name + ".", "Common.")), (name, tag)
+
+
+def test_every_tag_the_shown_code_names_is_written_out_on_the_page(monkeypatch) -> None:
+    import IPython.display
+
+    import course_lib.optim as co
+
+    for cls in (co.Adam, co.AdamW, co.SGD, co.Lion, co.RAdam, co.Muon):
+        shown = []
+        monkeypatch.setattr(IPython.display, "display", lambda obj, shown=shown: shown.append(obj))
+        display.show_source(cls)
+        text = shown[0].data
+        named = set(re.findall(r"\((\w+\.\d+)\)", text))
+        for tag in named:
+            assert f"\\tag{{{tag}}}" in text or f"({tag}) $" in text, f"{cls.__name__}: ({tag}) is never written out"

@@ -127,3 +127,19 @@ def test_figsize_never_exceeds_the_column_and_rejects_bad_values():
                          ({"width": 0.0}, "width"), ({"aspect": 0.0}, "aspect")]:
         with pytest.raises(ValueError, match=word):
             plotting.figsize(**kwargs)
+
+
+def test_no_text_is_drawn_below_nine_points_after_set_style():
+    plotting.set_style()
+    fig, ax = plt.subplots(figsize=plotting.figsize())
+    ax.plot([0, 1], [0, 1], label="a line")
+    legend = ax.legend(fontsize=6)
+    note = ax.text(0.5, 0.5, "note", fontsize="xx-small")
+    title = ax.set_title("title", fontsize=12)
+    fig.canvas.draw()
+    assert legend.get_texts()[0].get_fontsize() == plotting.MIN_FONT_PT
+    assert note.get_fontsize() == plotting.MIN_FONT_PT
+    assert title.get_fontsize() == 12, "larger sizes are kept"
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+    assert min(sizes) >= plotting.MIN_FONT_PT
+    plt.close(fig)

@@ -7,6 +7,7 @@ from course_lib.display import source_without_docstring
 from course_lib.dynamics import momentum, ode, quadratic_rates, sde
 from course_lib.measure.traffic import count_traffic
 from course_lib.optim.muon import newton_schulz
+from course_lib.schedules import WarmupStableDecayLR, wsd_lr
 
 WIDTH = 88  # chapters/ruff.toml
 OPTIMIZERS = [getattr(co, name) for name in co.__all__ if isinstance(getattr(co, name), type)]
@@ -14,7 +15,7 @@ SHOWN = [*OPTIMIZERS, co.compiled, co.SGD._direction, newton_schulz, count_traff
          momentum.momentum_path, momentum.leapfrog_coefficients, momentum.stationary_covariance,
          momentum.sutskever_schedule, ode.euler, ode.gradient_descent, ode.quadratic_flow, sde.euler_maruyama,
          sde.gibbs_density, sde.sgd_quadratic_stationary_variance, quadratic_rates.iteration_matrix,
-         quadratic_rates.spectral_radius]
+         quadratic_rates.spectral_radius, wsd_lr, WarmupStableDecayLR]
 
 
 @pytest.mark.parametrize("obj", SHOWN, ids=lambda o: o.__qualname__)

@@ -69,8 +69,33 @@ def test_setup_cell_says_it_is_installing_and_is_silent_when_pip_succeeds(monkey
     assert calls and calls[0][-1] == f"git+{URL}" and "-q" in calls[0]
 
 
+GIT_NOT_FOUND = (f"  Running command git clone --filter=blob:none --quiet {URL} /tmp/pip-req\n"
+                 "  remote: Repository not found.\n"
+                 f"  fatal: repository '{URL}/' not found\n"
+                 "  error: subprocess-exited-with-error\n"
+                 "ERROR: Command errored out with exit status 128: git clone ... Check the logs.\n")
+
+
+def test_a_missing_repository_is_named_with_gits_own_line_and_what_to_do(monkeypatch):
+    result, output, _ = _run_in_ipython(monkeypatch, returncode=1, stderr=GIT_NOT_FOUND)
+    assert not result.success
+    message = output.strip().splitlines()[-1]
+    assert message.startswith("SetupError: repository not found: " + URL)
+    assert f"fatal: repository '{URL}/' not found" in message, "git's own error line is quoted"
+    assert "Colab button" in message and "run this cell again" in message
+    assert "online" not in message and "offline" not in message, "a missing repository is not a network problem"
+
+
+def test_an_offline_runtime_is_told_to_reconnect(monkeypatch):
+    stderr = "  fatal: unable to access 'https://github.com/x/': Could not resolve host: github.com\nERROR: x\n"
+    result, output, _ = _run_in_ipython(monkeypatch, returncode=1, stderr=stderr)
+    message = output.strip().splitlines()[-1]
+    assert not result.success
+    assert "offline" in message and "Could not resolve host" in message and "not found" not in message
+
+
 def test_a_failed_install_stops_run_all_with_one_plain_sentence(monkeypatch):
-    pip_error = "ERROR: Repository not found."
+    pip_error = "ERROR: No matching distribution."
     result, output, _ = _run_in_ipython(monkeypatch, returncode=1, stderr=f"noise\n{pip_error}\n")
     assert not result.success, "the cell must raise, so that Run all stops before cells that need course_lib"
     lines = [line for line in output.strip().splitlines() if line.strip()]
@@ -78,7 +103,7 @@ def test_a_failed_install_stops_run_all_with_one_plain_sentence(monkeypatch):
     assert len(lines) == 2, f"expected one error line after the progress line, got:\n{output}"
     assert "Traceback" not in output and "CalledProcessError" not in output
     message = lines[1]
-    assert message.startswith("SetupError: Could not install") and URL in message and pip_error in message
+    assert message.startswith("SetupError: pip could not install") and URL in message and pip_error in message
     assert "run this cell again" in message
 
 

@@ -116,7 +116,7 @@ def test_the_predicted_values_are_the_closed_forms():
     ("6.2", 0.4, "the step goes against the gradient"),
     ("6.2", 0.75, "you divided by V_1 itself"),
     ("6.2", 0.1, "that is the step θ_1 − θ_0"),
-    ("6.2", 0.6 * 1.5, "too high by 50%"),
+    ("6.2", 0.6 * 1.3, "is too high (off by 10 to 50 %)"),
     ("6.3", 0.0, "that ε is what starts Adadelta"),
     ("6.3", 10 / math.sqrt(5.0001), "that is RMSprop's step with γ = 1"),
     ("6.3", 0.01 * 10 / math.sqrt(100.0001), "did you drop the factor 1 − ρ"),
@@ -157,3 +157,26 @@ def test_the_trusted_grader_grades_the_solutions_and_the_slips(tmp_path):
     assert got["slips", "6.1"][0] == 0 and "you left out the bias correction" in got["slips", "6.1"][1]
     assert got["slips", "6.2"][0] == 0 and "as if V_1 were bias-corrected" in got["slips", "6.2"][1]
     assert got["slips", "6.3"] == (2, "passed")
+
+
+@pytest.mark.parametrize("mistake, hint", [
+    ({"shift": 1}, "an off-by-one in the step count"),
+    ({"eps_inside": True}, "ε inside the square root"),
+])
+def test_adams_classic_mistakes_get_their_own_hint(mistake, hint):
+    from course_lib.exercises.ch06 import _adam_written_out
+
+    def adam_trajectory(grads, lr, beta1, beta2, eps):
+        return _adam_written_out(grads, lr, beta1, beta2, eps, **mistake)
+
+    result = check("6.1", adam_trajectory, quiet=True)
+    assert not result.passed and hint in result.message, result.message
+    assert "\n" not in result.message and len(result.message) <= 500
+
+
+def test_the_written_out_adam_agrees_with_the_reference():
+    from course_lib.exercises.ch06 import _adam_written_out, adam_trajectory_reference
+
+    grads = torch.randn(7, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(_adam_written_out(grads, 0.01, 0.9, 0.999, 1e-8),
+                          adam_trajectory_reference(grads, 0.01, 0.9, 0.999, 1e-8), rtol=1e-12, atol=1e-15)
