@@ -8,6 +8,10 @@
   (e.g. the learning rate), rendered with ``FuncAnimation.to_jshtml()`` for the HTML book. The figure
   is closed, so the notebook shows only the animation, not a duplicate static image.
 * :func:`loglog_slope` -- the least-squares slope of a log-log plot (an empirical order or exponent).
+* :func:`histogram_and_density`, :func:`covariance_ellipse`, :func:`category_map`, :func:`grid_points`,
+  :func:`log_ticks` -- the recurring plotting chores of the pages (samples against a density, a
+  Gaussian's 2-sigma ellipse, a map of outcomes over a grid of starts, plain tick labels on log axes),
+  so that a page's code shows the science.
 
 matplotlib only; nothing here depends on a display (the tests use the Agg backend).
 """
@@ -23,8 +27,9 @@ import numpy as np
 import torch
 from matplotlib.animation import FuncAnimation
 
-__all__ = ["COLUMN_WIDTH", "animate_over", "animation_html", "contour", "figsize", "loglog_slope",
-           "offline_player", "set_style", "trajectories"]
+__all__ = ["COLUMN_WIDTH", "animate_over", "animation_html", "category_map", "contour",
+           "covariance_ellipse", "figsize", "grid_points", "histogram_and_density", "log_ticks",
+           "loglog_slope", "offline_player", "set_style", "trajectories"]
 
 #: The width of the book's text column in inches: a figure this wide is shown at 1:1 in the HTML book
 #: (wider figures are scaled down and their text becomes unreadable). Use :func:`figsize`.
@@ -298,3 +303,66 @@ def loglog_slope(x, y) -> float:
     if not (np.isfinite(x).all() and np.isfinite(y).all() and (x > 0).all() and (y > 0).all()):
         raise ValueError("x and y must be positive and finite for a log-log fit")
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def histogram_and_density(
+    ax: plt.Axes,
+    edges,
+    probabilities,
+    x,
+    density,
+    labels: tuple[str, str] = ("samples", "density"),
+    color: str = "C0",
+    curve_color: str = "C3",
+):
+    """Bars of a histogram (bin ``probabilities`` over ``edges``, shown as a density) and a curve.
+
+    Returns ``(bars, line)`` so that an animation can update the heights and the curve in place.
+    """
+    edges, probabilities = _to_numpy(edges), _to_numpy(probabilities)
+    if probabilities.shape != (len(edges) - 1,):
+        raise ValueError(f"need one probability per bin: {len(edges) - 1}, got {probabilities.shape}")
+    widths = np.diff(edges)
+    bars = ax.bar(0.5 * (edges[1:] + edges[:-1]), probabilities / widths, width=widths, color=color,
+                  alpha=0.5, label=labels[0])
+    (line,) = ax.plot(_to_numpy(x), _to_numpy(density), color=curve_color, label=labels[1])
+    return bars, line
+
+
+def covariance_ellipse(ax: plt.Axes, cov, n_std: float = 2.0, center=(0.0, 0.0), color: str = "k",
+                       **kwargs) -> None:
+    """Draw the ``n_std``-standard-deviation ellipse of a 2-D Gaussian with covariance ``cov``."""
+    cov = _to_numpy(cov)
+    if cov.shape != (2, 2):
+        raise ValueError(f"cov must be 2 x 2, got {cov.shape}")
+    angle = np.linspace(0, 2 * np.pi, 200)
+    circle = np.stack([np.cos(angle), np.sin(angle)], -1)
+    ellipse = n_std * circle @ np.linalg.cholesky(cov).T + np.asarray(center, dtype=float)
+    ax.plot(ellipse[:, 0], ellipse[:, 1], color=color, **kwargs)
+
+
+def grid_points(xlim: tuple[float, float], ylim: tuple[float, float], nx: int, ny: int) -> torch.Tensor:
+    """The ``nx * ny`` points of a regular grid over the window, shape ``(nx * ny, 2)`` (x fastest)."""
+    g1, g2 = torch.meshgrid(torch.linspace(*map(float, xlim), nx, dtype=torch.float64),
+                            torch.linspace(*map(float, ylim), ny, dtype=torch.float64), indexing="xy")
+    return torch.stack([g1.reshape(-1), g2.reshape(-1)], -1)
+
+
+def category_map(ax: plt.Axes, xs, ys, codes, colors: Sequence, names: Sequence[str] | None = None):
+    """Colour each cell of a grid by an integer code ``0 .. len(colors) - 1`` (e.g. where a start ends).
+
+    ``codes`` has shape ``(len(ys), len(xs))``. Returns legend handles (one patch per named code).
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    n = len(colors)
+    ax.pcolormesh(_to_numpy(xs), _to_numpy(ys), _to_numpy(codes), cmap=ListedColormap(colors),
+                  vmin=-0.5, vmax=n - 0.5, shading="nearest")
+    return [Patch(color=c, label=t) for c, t in zip(colors, names or [])]
+
+
+def log_ticks(axis, values: Sequence[float]) -> None:
+    """Put plain-number ticks at ``values`` on a log-scaled axis (``ax.xaxis`` or ``ax.yaxis``)."""
+    axis.set_ticks(list(values), labels=[f"{v:g}" for v in values])
+    axis.set_minor_formatter(mpl.ticker.NullFormatter())

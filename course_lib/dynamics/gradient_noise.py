@@ -147,7 +147,8 @@ def _draw_indices(n: int, batch_size: int, n_batches: int, generator: torch.Gene
         raise ValueError(f"n_batches must be an int >= 1, got {n_batches!r}")
     if replacement:
         return torch.randint(n, (n_batches, batch_size), generator=generator, device=device)
-    return torch.rand((n_batches, n), generator=generator, device=device).argsort(dim=1)[:, :batch_size]
+    # B distinct indices: the positions of the B largest of n uniforms (topk: no full sort)
+    return torch.rand((n_batches, n), generator=generator, device=device).topk(batch_size, dim=1).indices
 
 
 def _check_batch_size(batch_size: int, n: int, replacement: bool) -> None:

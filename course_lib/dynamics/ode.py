@@ -97,7 +97,7 @@ def euler(
     ys = [y0]
     y = y0
     for n in range(1, n_steps + 1):
-        y = y + h * _field(f, y)  # (ch1-euler)
+        y = y + h * _field(f, y)  # eq. (4) of chapter 1
         if n % record_every == 0:
             ys.append(y)
     return torch.stack(ys)
@@ -130,7 +130,7 @@ def gradient_descent(
     # --- validation
     _check_common(theta0, lr, n_steps, "lr (the learning rate gamma)")
     # --- end validation
-    # (ch1-gd) = (ch1-euler)
+    # chapter 1, eq. (5) = eq. (4)
     return euler(
         lambda theta: -grad(theta), theta0, lr, n_steps, record_every=record_every
     )
@@ -168,7 +168,7 @@ def rk4(
 def quadratic_flow(
     quadratic, theta0: torch.Tensor, t: Sequence[float] | torch.Tensor
 ) -> torch.Tensor:
-    r"""The exact gradient flow of a quadratic (eq. ``ch1-quad-flow``).
+    r"""The exact gradient flow of a quadratic (chapter 1, eq. (8)).
 
     For :math:`L(\theta) = \tfrac12(\theta-\theta^*)^\top H(\theta-\theta^*)` with
     :math:`H = Q\Lambda Q^\top`, the flow :math:`\theta' = -H(\theta-\theta^*)` decouples in the

@@ -127,7 +127,7 @@ def euler_maruyama(
         z = torch.randn(
             theta.shape, generator=generator, dtype=theta.dtype, device=theta.device
         )  # z_n ~ N(0, I)
-        theta = theta + h * step + noise_scale * z  # (ch2-em)
+        theta = theta + h * step + noise_scale * z  # eq. (4) of chapter 2
         if n % record_every == 0:
             records[n // record_every] = theta
     return records
@@ -175,7 +175,7 @@ def gibbs_density(
     grid: torch.Tensor,
     temperature: float,
 ) -> torch.Tensor:
-    """The Gibbs density p(θ) = exp(−L(θ)/T) / Z on a 1-D grid, normalised by the trapezoidal rule (ch2-gibbs).
+    """The Gibbs density p(θ) = exp(−L(θ)/T) / Z on a 1-D grid, normalised by the trapezoidal rule (chapter 2, eq. (8)).
 
     For SGD, T = γσ²/(2B) (see :func:`sgd_temperature`), so p ∝ exp(−2BL/(γσ²)). The potential is
     shifted by its minimum on the grid before exponentiating, so low temperatures do not underflow.
@@ -268,7 +268,7 @@ def ou_stationary_variance(
 def sgd_quadratic_stationary_variance(
     lr: float, sigma2: float, batch_size: int, curvature: float
 ) -> float:
-    """The exact stationary variance γσ²/(Bλ(2 − γλ)) of SGD on a quadratic of curvature λ (ch2-sgd-var).
+    """The exact stationary variance γσ²/(Bλ(2 − γλ)) of SGD on a quadratic of curvature λ (chapter 2, eq. (14)).
 
     SGD with an unbiased gradient error ξ_n of variance σ²/B, independent across steps, on
     L(θ) = λθ²/2 is the linear recursion θ_{n+1} = (1 − γλ) θ_n − γ ξ_n. Its variance obeys

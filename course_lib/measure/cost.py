@@ -4,6 +4,9 @@ r"""What an optimizer step costs: bytes moved, floating-point operations, time.
   :math:`g_t`, write :math:`\theta`, and read and write each of its :math:`k` state buffers,
   :math:`(3 + 2k)` elements per parameter (12, 20, 28, 36 bytes in float32 for
   :math:`k = 0, 1, 2, 3`);
+* :func:`rmw_bandwidth` — the bandwidth of an in-place read-modify-write (``x.neg_()``), the
+  kernel an optimizer step is made of (no write-allocate read, unlike ``copy_``), on arrays
+  larger than :func:`last_level_cache_bytes` for memory or smaller for the cache;
 * :func:`copy_bandwidth`, :func:`matmul_flops` — the device's copy bandwidth and its
   matrix-multiply throughput (timed with :mod:`course_lib.measure.timing`), the two ceilings of a roofline: attainable flop/s
   :math:`= \min(F_{\text{peak}},\ I \cdot B)` for arithmetic intensity :math:`I` flop/byte.
@@ -22,8 +25,10 @@ from course_lib.measure.timing import time_calls
 __all__ = [
     "attainable_flops",
     "copy_bandwidth",
+    "last_level_cache_bytes",
     "matmul_flops",
     "min_bytes_per_param",
+    "rmw_bandwidth",
     "state_bytes_per_param",
 ]
 
@@ -80,3 +85,39 @@ def attainable_flops(intensity: float, peak_flops: float, bandwidth: float) -> f
     if intensity < 0 or peak_flops <= 0 or bandwidth <= 0:
         raise ValueError(f"need intensity >= 0 and positive ceilings, got {intensity}, {peak_flops}, {bandwidth}")
     return min(peak_flops, intensity * bandwidth)
+
+
+def last_level_cache_bytes(device: torch.device | str) -> int | None:
+    """Size of the device's last-level cache in bytes (CUDA: its L2; CPU: the largest cache that
+    Linux lists for CPU 0), or ``None`` where the system does not say."""
+    device = torch.device(device)
+    if device.type != "cpu" and torch.cuda.is_available():
+        return int(torch.cuda.get_device_properties(device).L2_cache_size)
+    sizes = []
+    try:
+        from pathlib import Path
+
+        for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+            text = (index / "size").read_text().strip()
+            units = {"K": 2**10, "M": 2**20, "G": 2**30}
+            sizes.append(int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text))
+    except (OSError, ValueError, KeyError):
+        return None
+    return max(sizes) if sizes else None
+
+
+def rmw_bandwidth(numel: int, device: torch.device | str, repeats: int = 7, inner: int = 1) -> float:
+    """Bytes per second of an in-place read-modify-write, ``x.neg_()`` on ``numel`` float32 numbers.
+
+    Each call reads every byte of ``x`` and writes it back: 2 × nbytes. Unlike ``copy_``, whose
+    destination a write-allocating cache first reads (3 × nbytes cross the bus, 2 counted), an
+    in-place kernel writes lines it has just read, so the count is the traffic. The *best* of
+    ``repeats`` samples (each the mean of ``inner`` calls) is returned: a ceiling is the most the
+    machine did, not a typical run. On arrays several times the last-level cache this is the
+    memory bandwidth an optimizer step streams at; on arrays well inside it, the cache's.
+    """
+    if numel < 1:
+        raise ValueError(f"numel must be positive, got {numel}")
+    x = torch.empty(numel, device=device).normal_()  # written once: every page is mapped
+    seconds = min(time_calls({"rmw": x.neg_}, device, repeats, inner=inner)["rmw"])
+    return 2 * numel * 4 / seconds

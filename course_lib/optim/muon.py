@@ -101,7 +101,15 @@ class Muon(CourseOptimizer):
     :math:`\mathrm{NS}` starts by dividing by the Frobenius norm, the two give the same update
     (up to the :math:`\varepsilon` clamp and bfloat16 rounding). Differences from torch: none in
     the arithmetic; complex parameters and sparse gradients are refused, as in torch.
+
+    The working precision of Newton–Schulz is the instance attribute :attr:`ns_dtype`
+    (bfloat16, as in torch; not a constructor argument, so that the constructor stays torch's).
+    On a CPU without bfloat16 arithmetic (AVX2 and older) bfloat16 matrix products are an order
+    of magnitude slower than float32 ones; set ``optimizer.ns_dtype = torch.float32`` there.
     """
+
+    #: Working precision of :func:`newton_schulz` (``None``: the parameter's own dtype).
+    ns_dtype: torch.dtype | None = torch.bfloat16
 
     def __init__(
         self,
@@ -175,7 +183,8 @@ class Muon(CourseOptimizer):
                 # (opt-muon-nesterov)
                 direction = g.lerp(B, mu) if group["nesterov"] else B
                 O = newton_schulz(
-                    direction, group["ns_coefficients"], group["ns_steps"], group["eps"]
+                    direction, group["ns_coefficients"], group["ns_steps"], group["eps"],
+                    dtype=self.ns_dtype,
                 )
                 lr_adjusted = _adjusted_lr(gamma, group["adjust_lr_fn"], theta.shape)
                 theta.mul_(1 - gamma * omega)  # (opt-common-decoupled-decay)

@@ -114,3 +114,35 @@ def test_ceilings_are_positive_and_the_roofline_is_their_minimum() -> None:
 def test_time_calls_rejects_zero_repeats() -> None:
     with pytest.raises(ValueError, match="repeats"):
         time_calls({"f": lambda: None}, "cpu", repeats=0)
+
+
+def test_rmw_bandwidth_counts_one_read_and_one_write_of_the_array(monkeypatch) -> None:
+    from course_lib.measure import cost
+
+    calls = []
+
+    def fake_time_calls(fns, device, repeats, inner=1):
+        (fn,) = fns.values()
+        calls.append(fn)
+        return {key: [0.5, 0.25, 1.0] for key in fns}  # the best sample is 0.25 s
+
+    monkeypatch.setattr(cost, "time_calls", fake_time_calls)
+    assert cost.rmw_bandwidth(1000, "cpu", repeats=3) == 2 * 1000 * 4 / 0.25  # best, not median
+    x = calls[0].__self__  # the timed call is x.neg_ on the array itself: in place
+    before = x.clone()
+    calls[0]()
+    assert torch.equal(x, -before)
+
+
+def test_rmw_bandwidth_rejects_an_empty_array() -> None:
+    from course_lib.measure.cost import rmw_bandwidth
+
+    with pytest.raises(ValueError, match="numel"):
+        rmw_bandwidth(0, "cpu")
+
+
+def test_last_level_cache_is_a_positive_size_or_unknown() -> None:
+    from course_lib.measure.cost import last_level_cache_bytes
+
+    size = last_level_cache_bytes("cpu")
+    assert size is None or (isinstance(size, int) and size >= 2**16)

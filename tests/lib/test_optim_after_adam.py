@@ -292,3 +292,20 @@ def test_lion_moves_every_coordinate_by_exactly_the_learning_rate() -> None:
     theta.grad = torch.randn(1000, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 1e3
     opt.step()
     assert torch.allclose(theta.detach().abs(), torch.full_like(theta, 1e-3), rtol=0, atol=1e-18)
+
+
+def test_muon_newton_schulz_runs_in_the_instance_ns_dtype() -> None:
+    from course_lib.optim.muon import newton_schulz
+
+    gen = torch.Generator().manual_seed(0)
+    W = torch.randn(6, 9, generator=gen).requires_grad_()
+    W.grad = torch.randn(6, 9, generator=gen)
+    W0, g = W.detach().clone(), W.grad.clone()
+    opt = co.Muon([W], lr=0.1, weight_decay=0.0, nesterov=False)
+    assert opt.ns_dtype is torch.bfloat16  # torch's working precision by default
+    opt.ns_dtype = torch.float32
+    opt.step()
+    expected = W0 - 0.1 * newton_schulz((1 - 0.95) * g, dtype=torch.float32)
+    assert torch.allclose(W.detach(), expected, rtol=0, atol=1e-6)
+    bf16 = W0 - 0.1 * newton_schulz((1 - 0.95) * g)
+    assert not torch.allclose(W.detach(), bf16, rtol=0, atol=1e-6)  # the dtype mattered

@@ -129,6 +129,29 @@ def test_figsize_never_exceeds_the_column_and_rejects_bad_values():
             plotting.figsize(**kwargs)
 
 
+def test_covariance_ellipse_reaches_two_standard_deviations_along_each_axis():
+    fig, ax = plt.subplots()
+    plotting.covariance_ellipse(ax, torch.diag(torch.tensor([4.0, 0.25], dtype=torch.float64)))
+    x, y = ax.lines[-1].get_data()
+    assert abs(max(x) - 4.0) < 1e-3 and abs(max(y) - 1.0) < 1e-3  # 2 * sqrt(4), 2 * sqrt(0.25)
+    plt.close(fig)
+
+
+def test_histogram_and_density_shows_probabilities_as_a_density():
+    fig, ax = plt.subplots()
+    edges = torch.tensor([0.0, 0.5, 2.0])
+    bars, _ = plotting.histogram_and_density(ax, edges, torch.tensor([0.25, 0.75]),
+                                                torch.tensor([0.0, 1.0]), torch.tensor([1.0, 1.0]))
+    assert [b.get_height() for b in bars] == [0.5, 0.5]  # probability / bin width
+    with pytest.raises(ValueError, match="one probability per bin"):
+        plotting.histogram_and_density(ax, edges, torch.tensor([1.0]), [0.0], [1.0])
+    plt.close(fig)
+
+
+def test_grid_points_runs_x_fastest():
+    pts = plotting.grid_points((0, 1), (0, 2), 2, 3)
+    assert pts.shape == (6, 2)
+    assert pts[:3].tolist() == [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
 def test_no_text_is_drawn_below_nine_points_after_set_style():
     plotting.set_style()
     fig, ax = plt.subplots(figsize=plotting.figsize())
