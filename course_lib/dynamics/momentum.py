@@ -38,7 +38,7 @@ One rule covers the three methods of chapters 3 and 4. With the look-ahead :math
    \theta_{t+1} = \theta_t + v_{t+1},
 
 :math:`a = 0` is Polyak's heavy ball, :math:`a = 1` Nesterov's accelerated gradient in Sutskever et
-al.'s form, and :math:`a = 1/2` the midpoint variant of source 004 (equation ``ch4-family``).
+al.'s form, and :math:`a = 1/2` the midpoint variant of source 004 (chapter 4's family of look-ahead methods).
 :func:`momentum_path` runs it on an analytic landscape for many starts and many hyperparameters at
 once (the optimizer class :class:`course_lib.optim.SutskeverSGD` is the same rule for ``nn.Module``
 parameters). The other helpers are the pieces chapter 4 needs around it: the two ways source 004
@@ -191,7 +191,7 @@ def heavy_ball(
         record_every: keep every ``record_every``-th iterate (``n_steps`` must be a multiple).
         return_velocity: also return the recorded velocities.
         lookahead, momentum_schedule: chapter 4's generalisation (:func:`momentum_path`): the
-            gradient taken at :math:`\theta_t + a\mu v_t` (``ch4-family``), and a momentum
+            gradient taken at :math:`\theta_t + a\mu v_t`, and a momentum
             :math:`\mu_t` that changes with the step :math:`t = 1, 2, \dots`.
 
     Returns:
@@ -230,7 +230,7 @@ def heavy_ball(
             mu = momentum_schedule(n)  # μ_t (chapter 4)
         if lookahead is None:
             v = mu * v - lr * grad(theta)  # v_{t+1} = μ v_t − γ ∇L(θ_t)  (ch3-momentum)
-        else:  # v_{t+1} = μ v_t − γ ∇L(θ_t + aμ v_t)  (ch4-family)
+        else:  # v_{t+1} = μ v_t − γ ∇L(θ_t + aμ v_t)  (chapter 4's family)
             v = mu * v - lr * grad(theta + lookahead * mu * v)
         theta = theta + v  # θ_{t+1} = θ_t + v_{t+1}
         if n % record_every == 0:
@@ -354,7 +354,7 @@ def momentum_path(
     velocity0: torch.Tensor | None = None,
     momentum_schedule: Callable[[int], Number] | None = None,
 ) -> torch.Tensor:
-    r"""Iterate ``ch4-family`` from :math:`\theta_0` and return :math:`\theta_0, \dots, \theta_n`.
+    r"""Iterate chapter 4's family of methods from :math:`\theta_0` and return :math:`\theta_0, \dots, \theta_n`.
 
     The heavy ball's iteration (:func:`heavy_ball`, the one implementation of both) with the
     gradient taken at the look-ahead point, and hyperparameters given one per trajectory.

@@ -55,7 +55,7 @@ def newton_schulz(
     tall = G.size(0) > G.size(1)
     if tall:
         X = X.T
-    X.div_(X.norm().clamp(min=eps))  # X_0 = G / ‖G‖_F  (opt-muon-normalise)
+    X.div_(X.norm().clamp(min=eps))  # X_0 = G / ‖G‖_F  (normalise)
     for _ in range(steps):
         A = X @ X.T
         B = torch.addmm(A, A, A, beta=b, alpha=c)  # b A + c A²
