@@ -183,7 +183,10 @@ class Muon(CourseOptimizer):
                 # (opt-muon-nesterov)
                 direction = g.lerp(B, mu) if group["nesterov"] else B
                 O = newton_schulz(
-                    direction, group["ns_coefficients"], group["ns_steps"], group["eps"],
+                    direction,
+                    group["ns_coefficients"],
+                    group["ns_steps"],
+                    group["eps"],
                     dtype=self.ns_dtype,
                 )
                 lr_adjusted = _adjusted_lr(gamma, group["adjust_lr_fn"], theta.shape)
