@@ -75,18 +75,40 @@ def optimizer_equation_tags(first: str | None = None) -> dict[str, str]:
     return tags
 
 
+def _math_bodies(doc: str) -> list[str]:
+    """The body of each reST ``.. math::`` block in ``doc`` (dedented, options dropped)."""
+    lines, bodies, i = doc.splitlines(), [], 0
+    while i < len(lines):
+        match = re.match(r"^([ \t]*)\.\. math::[ \t]*(.*)$", lines[i])
+        i += 1
+        if match is None:
+            continue
+        indent, body = len(match.group(1)), [match.group(2)] if match.group(2).strip() else []
+        while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent):
+            if not re.match(r"^[ \t]*:(label|nowrap|name|class):", lines[i]):
+                body.append(lines[i])
+            i += 1
+        bodies.append(textwrap.dedent("\n".join(body)).strip())
+    return bodies
+
+
 def _defined_lines() -> dict[str, str]:
-    """``{label: TeX}``: the display line of every ``opt-`` label (the aligned line without its label)."""
+    """``{label: TeX}``: the equation of every ``opt-`` label, without its label and alignment marks.
+
+    An equation of a display may span several source lines (its label then stands on a continuation
+    line); equations are separated by the ``\\\\`` that ends them.
+    """
     from course_lib import optim
     from course_lib.optim import _base
 
     lines: dict[str, str] = {}
     for cls in [_base, *(c for c in vars(optim).values() if inspect.isclass(c))]:
-        for line in (inspect.getdoc(cls) or "").splitlines():
-            found = _OPT_IN_MATH.search(line)
-            if found and found.group(1) not in lines:
-                tex = _LABEL_TEXT.sub("", line).strip().removesuffix("\\\\").strip()
-                lines[found.group(1)] = tex.replace("&", "")
+        for body in _math_bodies(inspect.getdoc(cls) or ""):
+            for equation in re.split(r"\\\\[ \t]*(?:\n|$)", body):
+                found = _OPT_IN_MATH.search(equation)
+                if found and found.group(1) not in lines:
+                    tex = _LABEL_TEXT.sub("", equation).replace("&", "")
+                    lines[found.group(1)] = " ".join(tex.split())
     return lines
 
 
@@ -100,8 +122,13 @@ def _other_tags_note(markdown: str, owner: str | None) -> str:
     if not missing:
         return ""
     lines, by_tag = _defined_lines(), {t: label for label, t in tags.items()}
-    items = [f"({t}) ${lines[by_tag[t]]}$" for t in missing if by_tag.get(t) in lines]
-    return "Equations from other docstrings: " + "; ".join(items) + "." if items else ""
+    rows = [f"{lines[by_tag[t]]} \\tag{{{t}}}" for t in missing if by_tag.get(t) in lines]
+    if not rows:
+        return ""
+    # a display, not inline math: a tag is the number the code's comments name, and Markdown would
+    # take the backslash of ``\,`` inside inline math for an escape
+    return ("Equations the code's comments name, from the docstrings:\n\n"
+            "\\begin{gather*}\n" + " \\\\\n".join(rows) + "\n\\end{gather*}")
 
 
 def _tag_labels(text: str, owner: str | None) -> str:
