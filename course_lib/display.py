@@ -96,7 +96,7 @@ def _defined_lines() -> dict[str, str]:
     """``{label: TeX}``: the equation of every ``opt-`` label, without its label and alignment marks.
 
     An equation of a display may span several source lines (its label then stands on a continuation
-    line); equations are separated by the ``\\\\`` that ends them.
+    line); equations are separated by the ``\\\\`` that ends them or by a blank line.
     """
     from course_lib import optim
     from course_lib.optim import _base
@@ -104,7 +104,7 @@ def _defined_lines() -> dict[str, str]:
     lines: dict[str, str] = {}
     for cls in [_base, *(c for c in vars(optim).values() if inspect.isclass(c))]:
         for body in _math_bodies(inspect.getdoc(cls) or ""):
-            for equation in re.split(r"\\\\[ \t]*(?:\n|$)", body):
+            for equation in re.split(r"\\\\[ \t]*(?:\n|$)|\n[ \t]*\n", body):
                 found = _OPT_IN_MATH.search(equation)
                 if found and found.group(1) not in lines:
                     tex = _LABEL_TEXT.sub("", equation).replace("&", "")

@@ -157,11 +157,18 @@ def test_every_tag_the_shown_code_names_is_written_out_on_the_page(monkeypatch) 
 
     import course_lib.optim as co
 
-    for cls in (co.Adam, co.AdamW, co.SGD, co.Lion, co.RAdam, co.Muon):
+    for obj in (co.Adam, co.AdamW, co.SGD, co.Lion, co.RAdam, co.Muon, co.Muon.step, co.Adafactor.step,
+                co.AdamWScheduleFree.step):
         shown = []
         monkeypatch.setattr(IPython.display, "display", lambda obj, shown=shown: shown.append(obj))
-        display.show_source(cls)
+        display.show_source(obj)
         text = shown[0].data
         named = set(re.findall(r"\((\w+\.\d+)\)", text))
         for tag in named:
-            assert f"\\tag{{{tag}}}" in text or f"({tag}) $" in text, f"{cls.__name__}: ({tag}) is never written out"
+            assert f"\\tag{{{tag}}}" in text, f"{obj.__qualname__}: ({tag}) is never written out"
+        # every tagged equation is a display line with content, never inline math (Markdown would
+        # eat the backslash of "\,") and never empty (a label on an equation's continuation line)
+        assert "$$;" not in text and ") $" not in text, obj.__qualname__
+        for note in re.findall(r"\\begin\{gather\*\}(.*?)\\end\{gather\*\}", text, flags=re.DOTALL):
+            for row in re.findall(r"^(.*)\\tag\{", note, flags=re.MULTILINE):
+                assert row.strip(), f"{obj.__qualname__}: an empty tagged equation"
