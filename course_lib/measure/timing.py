@@ -16,13 +16,23 @@ before every measurement and pins the thread count, and it does not interleave.)
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch.utils import benchmark
+
+# torch.utils.benchmark imports torch.utils.cpp_extension, which logs "No CUDA runtime is found" on a
+# machine with a CUDA compiler but no GPU: on a page, that would be a stray stderr line under a cell
+_cpp_extension_log = logging.getLogger("torch.utils.cpp_extension")
+_level = _cpp_extension_log.level
+_cpp_extension_log.setLevel(logging.ERROR)
+try:
+    from torch.utils import benchmark
+finally:
+    _cpp_extension_log.setLevel(_level)
 
 __all__ = ["time_calls", "time_samples", "time_step"]
 
