@@ -46,11 +46,28 @@ def _owner(obj) -> str | None:
     if inspect.isclass(obj):
         return obj.__name__
     qualname = getattr(obj, "__qualname__", "")
-    return qualname.split(".")[0] if "." in qualname else None
+    if "." in qualname:
+        return qualname.split(".")[0]
+    return qualname if inspect.isfunction(obj) and _math_labels(obj) else None
 
 
 def _math_labels(cls) -> list[str]:
     return list(dict.fromkeys(_OPT_IN_MATH.findall(inspect.getdoc(cls) or "")))
+
+
+def _labelled_objects() -> dict[str, object]:
+    """The classes of ``course_lib.optim`` and the functions of its modules (``newton_schulz``), by name."""
+    import pkgutil
+
+    from course_lib import optim
+
+    found = {name: obj for name, obj in vars(optim).items() if inspect.isclass(obj)}
+    for info in pkgutil.iter_modules(optim.__path__):
+        module = __import__(f"course_lib.optim.{info.name}", fromlist=["_"])
+        for name, obj in vars(module).items():
+            if inspect.isfunction(obj) and obj.__module__ == module.__name__ and not name.startswith("_"):
+                found.setdefault(name, obj)
+    return found
 
 
 def optimizer_equation_tags(first: str | None = None) -> dict[str, str]:
@@ -58,20 +75,22 @@ def optimizer_equation_tags(first: str | None = None) -> dict[str, str]:
 
     A label's tag is ``<class>.<k>``: the ``k``-th labelled line of the display in the docstring of the
     class that defines it; the class ``first`` (the one being shown) is asked first, then every
-    optimizer in alphabetical order.
+    optimizer in alphabetical order. A function of ``course_lib.optim`` with labelled equations in its
+    docstring (``newton_schulz``) tags them with its own name (``newton-schulz.2``).
     """
-    from course_lib import optim
     from course_lib.optim import _base
 
     # the steps every optimizer shares (maximize, L2 decay) are written in the docstring of optim._base
-    found = {name: cls for name, cls in vars(optim).items() if inspect.isclass(cls)}
-    classes = {name: cls for name, cls in {**found, "CourseOptimizer": _base}.items() if _math_labels(cls)}
+    classes = {name: obj for name, obj in {**_labelled_objects(), "CourseOptimizer": _base}.items()
+               if _math_labels(obj)}
     # decoupled weight decay (opt-common-…) is introduced by AdamW (chapter 6)
     order = [n for n in ([first, "CourseOptimizer", "AdamW"] + sorted(classes)) if n in classes]
     tags: dict[str, str] = {}
     for name in order:
         for k, label in enumerate(_math_labels(classes[name]), start=1):
-            tags.setdefault(label, f"{'Common' if name == 'CourseOptimizer' else name}.{k}")
+            # a function's name without "_" (MathJax typesets a tag as text, where "_" is an error)
+            prefix = "Common" if name == "CourseOptimizer" else name.replace("_", "-")
+            tags.setdefault(label, f"{prefix}.{k}")
     return tags
 
 
@@ -98,11 +117,10 @@ def _defined_lines() -> dict[str, str]:
     An equation of a display may span several source lines (its label then stands on a continuation
     line); equations are separated by the ``\\\\`` that ends them or by a blank line.
     """
-    from course_lib import optim
     from course_lib.optim import _base
 
     lines: dict[str, str] = {}
-    for cls in [_base, *(c for c in vars(optim).values() if inspect.isclass(c))]:
+    for cls in [_base, *_labelled_objects().values()]:
         for body in _math_bodies(inspect.getdoc(cls) or ""):
             for equation in re.split(r"\\\\[ \t]*(?:\n|$)|\n[ \t]*\n", body):
                 found = _OPT_IN_MATH.search(equation)

@@ -414,28 +414,13 @@ def test_the_book_is_built():
     assert len(_pages()) >= 3
 
 
-# Known defect found by the integrated build at the end of the session (issue 23 note): optimizer
-# docstrings shown by show_source on chapter 8 leave raw $..$ math and one label, and chapter 3 showed a
-# label from chapter 4 (docstring fixed, unverified). Tracked, not hidden: xfail, not skip, not strict.
-KNOWN = {"chapters/03_momentum.html", "chapters/08_after_adam.html"}
-
-
-def _known(pages):
-    return [
-        pytest.param(p, marks=pytest.mark.xfail(reason="raw markup from shown docstrings (issue 23)"))
-        if str(p) in KNOWN
-        else p
-        for p in pages
-    ]
-
-
-@pytest.mark.parametrize("page", _known(_pages()))
+@pytest.mark.parametrize("page", _pages())
 def test_page_reads_well_in_a_browser(browser, page):
     problems = page_problems(browser, page)
     assert not problems, f"{page}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
 
 
-@pytest.mark.parametrize("page", _known(_pages()))
+@pytest.mark.parametrize("page", _pages())
 def test_page_reads_well_on_a_phone(browser, page):
     problems = page_problems(browser, page, width=PHONE)
     assert not problems, f"{page} at {PHONE} px: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)

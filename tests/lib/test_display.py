@@ -172,3 +172,16 @@ def test_every_tag_the_shown_code_names_is_written_out_on_the_page(monkeypatch) 
         for note in re.findall(r"\\begin\{gather\*\}(.*?)\\end\{gather\*\}", text, flags=re.DOTALL):
             for row in re.findall(r"^(.*)\\tag\{", note, flags=re.MULTILINE):
                 assert row.strip(), f"{obj.__qualname__}: an empty tagged equation"
+
+
+def test_no_shown_object_leaves_a_raw_equation_label_in_its_code_or_docstring() -> None:
+    """Every ``opt-`` label in the code and docstring that a page shows becomes a tag (``newton-schulz.2``)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_shown_source_width import SHOWN
+
+    for obj in SHOWN:
+        for text in (display.source_without_docstring(obj), display.docstring_markdown(obj)):
+            assert "opt-" not in text, f"{obj.__qualname__}: a raw label in {text[text.index('opt-') - 40:][:90]!r}"
