@@ -82,6 +82,7 @@ class Claim:
 
     statement: str
     kind: str  # "close", "bound" or "exact"
+    #: the measured value; for an exact claim, the largest |actual - reference| (shown as such)
     measured: float
     expected: float | None = None
     tol: float | None = None
@@ -299,6 +300,7 @@ def claim_equal(statement: str, actual: Any, reference: Any, *, tol: float) -> C
     For identities (two formulations, an optimizer against its reference, a closed form against
     its defining sum): the tolerance is rounding, so there is no wrong answer to name. ``tol`` must
     be a rounding-sized number (≤ 1e-4), or the claim is not exact and belongs to :func:`claim`.
+    The ledger shows the largest gap and the tolerance, e.g. ``max |a−b| = 3.1e-16 ≤ 1e-12``.
     """
     if not isinstance(statement, str) or not statement.strip():
         raise ValueError("claim_equal: the statement must be a non-empty string")
@@ -333,13 +335,21 @@ def _fmt(x: float | None) -> str:
     return f"{x:.4g}"
 
 
+def _exact_text(c: Claim) -> str:
+    """An exact claim as what was measured: the largest gap between the two sides, and the
+    rounding it must stay within (never a bare "measured 0", which reads as a measured zero)."""
+    return f"max |a−b| = {_fmt(c.measured)} ≤ {_fmt(c.tol)}"
+
+
 def _html_table(entries: list[Claim]) -> str:
     rows = []
     for i, c in enumerate(entries, 1):
+        measured = f"{_fmt(c.measured)}{c.unit}"
         if c.kind == "bound":
             expected, tol = _bound_text(c), "bound"
         elif c.kind == "exact":
-            expected, tol = "equal", f"≤ {_fmt(c.tol)}"
+            measured = f"max |a−b| = {_fmt(c.measured)}"
+            expected, tol = "a = b to rounding", f"≤ {_fmt(c.tol)}"
         else:
             expected, tol = _fmt(c.expected), f"± {_fmt(c.tol)}"
         if c.kind == "exact":
@@ -354,7 +364,7 @@ def _html_table(entries: list[Claim]) -> str:
         status = "✓" if c.passed else "✗ FAILED"
         rows.append(
             f"<tr><td>{i}</td><td>{html.escape(c.statement)}</td>"
-            f"<td>{_fmt(c.measured)}{html.escape(c.unit)}</td><td>{html.escape(expected)}</td>"
+            f"<td>{html.escape(measured)}</td><td>{html.escape(expected)}</td>"
             f"<td>{html.escape(tol)}</td><td>{wrong}</td><td>{status}</td></tr>"
         )
     n_exact = sum(c.kind == "exact" for c in entries)
@@ -379,7 +389,8 @@ def _plain_table(entries: list[Claim]) -> str:
     lines = [f"What this page checked: {len(entries)} claims"]
     for i, c in enumerate(entries, 1):
         status = "ok" if c.passed else "FAILED"
-        lines.append(f"{i:3d}. [{status}] {c.statement}: measured {_fmt(c.measured)}")
+        shown = _exact_text(c) if c.kind == "exact" else f"measured {_fmt(c.measured)}{c.unit}"
+        lines.append(f"{i:3d}. [{status}] {c.statement}: {shown}")
     return "\n".join(lines)
 
 

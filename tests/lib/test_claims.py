@@ -134,6 +134,18 @@ def test_ledger_shows_every_claim_once_folded_with_json_records_and_refuses_an_e
     assert data == {"claims": claims.records()} and "What this page checked" in bundle["text/plain"]
 
 
+def test_ledger_shows_an_exact_claim_as_its_largest_gap_within_its_tolerance_not_as_a_measurement():
+    a = np.array([1.0, 2.0, 3.0])
+    claim_equal("two forms agree", np.zeros(3), np.array([0.0, 3.1e-16, -2e-16]), tol=1e-12)
+    claim_equal("bit-identical", a, a, tol=1e-12)
+    bundle = ledger()._repr_mimebundle_()
+    plain, page = bundle["text/plain"], bundle["text/html"]
+    assert "two forms agree: max |a−b| = 3.1e-16 ≤ 1e-12" in plain
+    assert "bit-identical: max |a−b| = 0 ≤ 1e-12" in plain and "measured 0" not in plain
+    assert "<td>max |a−b| = 3.1e-16</td>" in page and "<td>≤ 1e-12</td>" in page
+    assert "<td>0</td>" not in page
+
+
 def test_ledger_refuses_a_page_whose_failed_claim_was_caught():
     with pytest.raises(ClaimError):
         claim("bad", 5.0, 1.0, tol=0.1, rules_out={"w": 5.0})
