@@ -150,7 +150,7 @@ def fresh_bytes_per_call(fn: Callable[[], Any], device: torch.device | str, call
     # --- end validation
     device = torch.device(device)
     fn()  # the first call may create state and grow pools: not counted
-    if device.type == "cuda":
+    if device.type != "cpu" and torch.cuda.is_available():  # the caching allocator's count
         torch.cuda.synchronize(device)
         before = torch.cuda.memory_stats(device).get("reserved_bytes.all.allocated", 0)
         for _ in range(calls):
