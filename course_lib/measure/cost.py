@@ -7,6 +7,10 @@ r"""What an optimizer step costs: bytes moved, floating-point operations, time.
 * :func:`rmw_bandwidth` — the bandwidth of an in-place read-modify-write (``x.neg_()``), the
   kernel an optimizer step is made of (no write-allocate read, unlike ``copy_``), on arrays
   larger than :func:`last_level_cache_bytes` for memory or smaller for the cache;
+* :func:`fresh_bytes_per_call` — fresh memory a call obtains from the system, counted: on the
+  CPU the pages the kernel maps for it (minor page faults × page size), on CUDA the bytes the
+  caching allocator reserves anew (``cudaMalloc``). A temporary the allocator serves from memory it
+  already holds counts 0; one it maps afresh costs the kernel a zero-filled page per fault;
 * :func:`copy_bandwidth`, :func:`matmul_flops` — the device's copy bandwidth and its
   matrix-multiply throughput (timed with :mod:`course_lib.measure.timing`), the two ceilings of a roofline: attainable flop/s
   :math:`= \min(F_{\text{peak}},\ I \cdot B)` for arithmetic intensity :math:`I` flop/byte.
@@ -17,6 +21,8 @@ What an implementation actually moves is counted by :mod:`course_lib.measure.tra
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -25,6 +31,7 @@ from course_lib.measure.timing import time_calls
 __all__ = [
     "attainable_flops",
     "copy_bandwidth",
+    "fresh_bytes_per_call",
     "last_level_cache_bytes",
     "matmul_flops",
     "min_bytes_per_param",
@@ -121,3 +128,43 @@ def rmw_bandwidth(numel: int, device: torch.device | str, repeats: int = 7, inne
     x = torch.empty(numel, device=device).normal_()  # written once: every page is mapped
     seconds = min(time_calls({"rmw": x.neg_}, device, repeats, inner=inner)["rmw"])
     return 2 * numel * 4 / seconds
+
+
+def fresh_bytes_per_call(fn: Callable[[], Any], device: torch.device | str, calls: int = 3) -> float | None:
+    """Fresh memory per call of ``fn``, in bytes, the mean over ``calls`` calls (after one untimed call).
+
+    CPU: the process's minor page faults (``resource.getrusage``'s ``ru_minflt``) times the page
+    size: every page the kernel maps and zero-fills on first touch. glibc serves allocations above
+    its mmap threshold (128 KiB at start, raised dynamically up to 32 MiB on 64-bit) with fresh
+    ``mmap``s and returns them on ``free``, so a large temporary faults again at every call. The
+    count is of 4 KiB pages: where transparent huge pages are on for all memory, one fault maps
+    2 MiB and this undercounts. CUDA: the growth of the caching allocator's cumulative reserved
+    bytes (``reserved_bytes.all.allocated``); the allocator keeps freed blocks and reuses them, so
+    after the first call it is usually 0. ``None`` where neither count is available.
+    """
+    # --- validation
+    if not isinstance(calls, int) or isinstance(calls, bool) or calls < 1:
+        raise ValueError(f"calls must be an int >= 1, got {calls!r}")
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    # --- end validation
+    device = torch.device(device)
+    fn()  # the first call may create state and grow pools: not counted
+    if device.type != "cpu" and torch.cuda.is_available():  # the caching allocator's count
+        torch.cuda.synchronize(device)
+        before = torch.cuda.memory_stats(device).get("reserved_bytes.all.allocated", 0)
+        for _ in range(calls):
+            fn()
+        torch.cuda.synchronize(device)
+        return (torch.cuda.memory_stats(device).get("reserved_bytes.all.allocated", 0) - before) / calls
+    if device.type != "cpu":
+        return None
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        fn()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    return faults * resource.getpagesize() / calls

@@ -36,6 +36,7 @@ class Traffic:
     bytes_written: int = 0
     kernels: list[str] = field(default_factory=list)
     peak_temporary_bytes: int = 0
+    created_bytes: int = 0
 
     @property
     def bytes(self) -> int:
@@ -126,6 +127,10 @@ class _TrafficMode(TorchDispatchMode):
         self.kernels.append(str(func.overloadpacket.__name__))
         return out
 
+    def created(self) -> int:
+        """Bytes of all tensors created during the call (each temporary once)."""
+        return sum(n for _, _, n in self.closed + list(self.open.values()))
+
     def peak(self) -> int:
         """Most bytes of temporaries alive at once (from creation to last use)."""
         records = self.closed + list(self.open.values())
@@ -146,11 +151,12 @@ def count_traffic(fn: Callable[[], Any]) -> Traffic:
     destination are written, not read); views and profiler markers move nothing and
     are not operators. The count follows each operator's declared schema.
     ``peak_temporary_bytes`` is the most bytes of tensors created during the call
-    and alive at the same time.
+    and alive at the same time; ``created_bytes`` all the bytes of tensors it
+    created, the most fresh memory the call can ask the allocator for.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     mode = _TrafficMode()
     with mode:
         fn()
-    return Traffic(mode.read, mode.written, mode.kernels, mode.peak())
+    return Traffic(mode.read, mode.written, mode.kernels, mode.peak(), mode.created())

@@ -10,6 +10,7 @@ checked only for relations that hold on any machine (never absolute times).
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 
 import pytest
 import torch
@@ -18,6 +19,7 @@ import course_lib.optim as co
 from course_lib.measure.cost import (
     attainable_flops,
     copy_bandwidth,
+    fresh_bytes_per_call,
     matmul_flops,
     min_bytes_per_param,
     state_bytes_per_param,
@@ -146,3 +148,24 @@ def test_last_level_cache_is_a_positive_size_or_unknown() -> None:
 
     size = last_level_cache_bytes("cpu")
     assert size is None or (isinstance(size, int) and size >= 2**16)
+
+
+_THP = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+# unknown (not Linux): the 4 KiB page count may undercount
+_THP_ALWAYS = "[always]" in (_THP.read_text() if _THP.exists() else "[always]")
+
+
+@pytest.mark.skipif(_THP_ALWAYS, reason="huge pages for all memory: one fault maps 2 MiB")
+def test_fresh_bytes_count_a_large_temporary_every_call_and_nothing_for_a_reused_buffer() -> None:
+    n = 16 * 2**20  # 64 MiB: above glibc's largest mmap threshold (32 MiB), mapped afresh each time
+    buffer = torch.empty(n)
+    fresh = fresh_bytes_per_call(lambda: torch.ones(n), "cpu", calls=3)
+    reused = fresh_bytes_per_call(lambda: buffer.fill_(1.0), "cpu", calls=3)
+    assert fresh is not None and reused is not None
+    assert 0.95 * 4 * n <= fresh <= 1.2 * 4 * n  # every page of the temporary, once per call
+    assert reused < 0.05 * 4 * n  # the same pages, already mapped
+
+
+def test_fresh_bytes_rejects_bad_calls() -> None:
+    with pytest.raises(ValueError, match="calls"):
+        fresh_bytes_per_call(lambda: None, "cpu", calls=0)

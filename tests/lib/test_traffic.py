@@ -109,3 +109,10 @@ def test_passes_rejects_nonpositive_size():
 def test_non_callable_raises_type_error():
     with pytest.raises(TypeError, match="callable"):
         count_traffic(None)
+
+
+def test_created_bytes_count_each_new_tensor_once_and_in_place_results_not_at_all():
+    x = torch.ones(1000)
+    traffic = count_traffic(lambda: (x.sqrt() / 2.0).add_(1.0).mul_(x))  # 2 new, 2 in place
+    assert traffic.created_bytes == 2 * 4000
+    assert count_traffic(lambda: x.mul_(2.0)).created_bytes == 0
