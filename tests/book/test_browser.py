@@ -62,7 +62,9 @@ NOTEBOOK_STEMS = {p.stem for p in (ROOT / "chapters").glob("*.ipynb")}
 def _pages() -> list[str]:
     if not HTML.is_dir():
         return []
-    pages = ["index.html"] + sorted(f"chapters/{p.name}" for p in (HTML / "chapters").glob("*.html"))
+    # "_book_print.html" is `make pdf`'s assembly of every page for printing, not a page of the book
+    pages = ["index.html"] + sorted(f"chapters/{p.name}" for p in (HTML / "chapters").glob("*.html")
+                                    if not p.name.startswith("_"))
     return [p for p in pages if (HTML / p).is_file()]
 
 
