@@ -94,21 +94,26 @@ def optimizer_equation_tags(first: str | None = None) -> dict[str, str]:
     return tags
 
 
-def _math_bodies(doc: str) -> list[str]:
-    """The body of each reST ``.. math::`` block in ``doc`` (dedented, options dropped)."""
-    lines, bodies, i = doc.splitlines(), [], 0
+def _math_blocks(lines: list[str]):
+    """Each reST ``.. math::`` block of ``lines``: (first line, line after it, dedented body).
+
+    The body is the directive's argument and its indented lines, blank lines kept, options such as
+    ``:label:`` dropped.
+    """
+    i = 0
     while i < len(lines):
         match = re.match(r"^([ \t]*)\.\. math::[ \t]*(.*)$", lines[i])
-        i += 1
         if match is None:
+            i += 1
             continue
-        indent, body = len(match.group(1)), [match.group(2)] if match.group(2).strip() else []
+        start, indent = i, len(match.group(1))
+        body = [match.group(2)] if match.group(2).strip() else []
+        i += 1
         while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent):
             if not re.match(r"^[ \t]*:(label|nowrap|name|class):", lines[i]):
                 body.append(lines[i])
             i += 1
-        bodies.append(textwrap.dedent("\n".join(body)).strip())
-    return bodies
+        yield start, i, textwrap.dedent("\n".join(body)).strip()
 
 
 def _defined_lines() -> dict[str, str]:
@@ -121,7 +126,7 @@ def _defined_lines() -> dict[str, str]:
 
     lines: dict[str, str] = {}
     for cls in [_base, *_labelled_objects().values()]:
-        for body in _math_bodies(inspect.getdoc(cls) or ""):
+        for *_, body in _math_blocks((inspect.getdoc(cls) or "").splitlines()):
             for equation in re.split(r"\\\\[ \t]*(?:\n|$)|\n[ \t]*\n", body):
                 found = _OPT_IN_MATH.search(equation)
                 if found and found.group(1) not in lines:
@@ -131,7 +136,7 @@ def _defined_lines() -> dict[str, str]:
 
 
 def _other_tags_note(markdown: str, owner: str | None) -> str:
-    """A line that writes out each tag the shown code names but its own display does not show."""
+    """A display that writes out each tag the shown code names but its own display does not show."""
     tags = optimizer_equation_tags(owner)
     shown = set(re.findall(r"\\tag\{([^}]*)\}", markdown))
     named = dict.fromkeys(re.findall(r"\b((?:" + "|".join(sorted({t.split(".")[0] for t in tags.values()})) + r")\.\d+)\b",
@@ -174,20 +179,10 @@ def _display_math(doc: str, tags: dict[str, str] | None = None) -> str:
     (``tags`` maps each label to its tag, see :func:`optimizer_equation_tags`).
     """
     tags = tags or {}
-    lines, out, i = doc.splitlines(), [], 0
-    while i < len(lines):
-        match = re.match(r"^([ \t]*)\.\. math::[ \t]*(.*)$", lines[i])
-        if match is None:
-            out.append(lines[i])
-            i += 1
-            continue
-        indent, body = len(match.group(1)), [match.group(2)] if match.group(2).strip() else []
-        i += 1
-        while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent):
-            if not re.match(r"^[ \t]*:(label|nowrap|name|class):", lines[i]):
-                body.append(lines[i])
-            i += 1
-        math = textwrap.dedent("\n".join(body)).strip()
+    lines, out, done = doc.splitlines(), [], 0
+    for start, end, math in _math_blocks(lines):
+        out += lines[done:start]
+        done = end
         # the equation labels written beside each line, e.g. "&& \text{(opt-adam-update)}", would make
         # the display wider than the page's column; the code's comments carry the same labels
         tagged = any(label in tags for label in _OPT_IN_MATH.findall(math))
@@ -212,6 +207,7 @@ def _display_math(doc: str, tags: dict[str, str] | None = None) -> str:
         if ("&" in math or "\\\\" in math) and "\\begin{" not in math:
             math = f"\\begin{{aligned}}\n{math}\n\\end{{aligned}}"  # reST's math:: aligns; MathJax needs an env
         out += ["", "$$", math, "$$", ""]
+    out += lines[done:]
     return "\n".join(out)
 
 
