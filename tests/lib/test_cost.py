@@ -19,6 +19,7 @@ import course_lib.optim as co
 from course_lib.measure.cost import (
     attainable_flops,
     copy_bandwidth,
+    counting_fresh_bytes,
     fresh_bytes_per_call,
     matmul_flops,
     min_bytes_per_param,
@@ -164,6 +165,31 @@ def test_fresh_bytes_count_a_large_temporary_every_call_and_nothing_for_a_reused
     assert fresh is not None and reused is not None
     assert 0.95 * 4 * n <= fresh <= 1.2 * 4 * n  # every page of the temporary, once per call
     assert reused < 0.05 * 4 * n  # the same pages, already mapped
+
+
+@pytest.mark.skipif(_THP_ALWAYS, reason="huge pages for all memory: one fault maps 2 MiB")
+def test_counting_fresh_bytes_counts_each_timed_call_of_a_new_mapping() -> None:
+    import mmap
+
+    n = 8 * 2**20  # a new anonymous mapping, one byte written per page: every page faults
+
+    def touch() -> None:
+        buf = mmap.mmap(-1, n)
+        view = torch.frombuffer(buf, dtype=torch.uint8)
+        view[:: mmap.PAGESIZE].fill_(1)
+        del view
+        buf.close()
+
+    counting = counting_fresh_bytes(touch, "cpu")
+    assert counting is not None
+    wrapped, counts = counting
+    time_calls({"touch": wrapped}, "cpu", repeats=3, warmup=1)
+    assert len(counts) == 1 + 3  # the warm-up call, then one entry per timed sample
+    assert all(0.95 * n <= c <= 1.2 * n for c in counts)  # every page, in every call
+    reused = counting_fresh_bytes(lambda: None, "cpu")
+    assert reused is not None
+    reused[0]()
+    assert reused[1][0] < 0.05 * n  # a call that maps nothing
 
 
 def test_fresh_bytes_rejects_bad_calls() -> None:
