@@ -7,9 +7,9 @@ r"""What an optimizer step costs: bytes moved, floating-point operations, time.
 * :func:`rmw_bandwidth` — the bandwidth of an in-place read-modify-write (``x.neg_()``), the
   kernel an optimizer step is made of (no write-allocate read, unlike ``copy_``), on arrays
   larger than :func:`last_level_cache_bytes` for memory or smaller for the cache;
-* :func:`fresh_bytes_per_call` (and :func:`counting_fresh_bytes`, which counts inside the calls
-  that :func:`~course_lib.measure.timing.time_calls` times) — fresh memory a call obtains from
-  the system, counted by :func:`fresh_bytes_reader`: on the
+* :func:`fresh_bytes_per_call` — fresh memory a call obtains from the system, counted by
+  :func:`fresh_bytes_reader` (pass that to :func:`~course_lib.measure.timing.time_and_count_calls`
+  to count it in the very calls that are timed): on the
   CPU the pages the kernel maps for it (minor page faults × page size), on CUDA the bytes the
   caching allocator reserves anew (``cudaMalloc``). A temporary the allocator serves from memory it
   already holds counts 0; one it maps afresh costs the kernel a zero-filled page per fault;
@@ -33,7 +33,6 @@ from course_lib.measure.timing import time_calls
 __all__ = [
     "attainable_flops",
     "copy_bandwidth",
-    "counting_fresh_bytes",
     "fresh_bytes_per_call",
     "fresh_bytes_reader",
     "last_level_cache_bytes",
@@ -143,7 +142,7 @@ def fresh_bytes_reader(device: torch.device | str) -> Callable[[], float] | None
     undercounts. CUDA: the caching allocator's cumulative reserved bytes
     (``reserved_bytes.all.allocated``), which grow only when it asks the driver for new memory.
     ``None`` where neither count is available. Differences of two readings count what happened
-    between them (the reading itself costs about a microsecond).
+    between them.
     """
     device = torch.device(device)
     if device.type != "cpu" and torch.cuda.is_available():  # the caching allocator's count
@@ -156,32 +155,6 @@ def fresh_bytes_reader(device: torch.device | str) -> Callable[[], float] | None
         return None
     page = resource.getpagesize()
     return lambda: float(resource.getrusage(resource.RUSAGE_SELF).ru_minflt * page)
-
-
-def counting_fresh_bytes(
-    fn: Callable[[], Any], device: torch.device | str
-) -> tuple[Callable[[], Any], list[float]] | None:
-    """``fn`` wrapped so that every call appends the fresh bytes it obtained to a list; returns
-    ``(wrapped, the list)``, or ``None`` where :func:`fresh_bytes_reader` has no count.
-
-    Pass the wrapper to :func:`~course_lib.measure.timing.time_calls` to count the fresh memory
-    of the very calls that are timed: with ``inner=1`` the list holds the ``warmup`` calls first,
-    then one entry per timed sample, in order.
-    """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    read = fresh_bytes_reader(device)
-    if read is None:
-        return None
-    counts: list[float] = []
-
-    def wrapped() -> Any:
-        before = read()
-        out = fn()
-        counts.append(read() - before)
-        return out
-
-    return wrapped, counts
 
 
 def fresh_bytes_per_call(fn: Callable[[], Any], device: torch.device | str, calls: int = 3) -> float | None:
@@ -199,11 +172,11 @@ def fresh_bytes_per_call(fn: Callable[[], Any], device: torch.device | str, call
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     # --- end validation
-    counting = counting_fresh_bytes(fn, device)
-    if counting is None:
+    read = fresh_bytes_reader(device)
+    if read is None:
         return None
-    wrapped, counts = counting
     fn()  # the first call may create state and grow pools: not counted
+    before = read()
     for _ in range(calls):
-        wrapped()
-    return sum(counts) / calls
+        fn()
+    return (read() - before) / calls

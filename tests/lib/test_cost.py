@@ -19,13 +19,13 @@ import course_lib.optim as co
 from course_lib.measure.cost import (
     attainable_flops,
     copy_bandwidth,
-    counting_fresh_bytes,
     fresh_bytes_per_call,
+    fresh_bytes_reader,
     matmul_flops,
     min_bytes_per_param,
     state_bytes_per_param,
 )
-from course_lib.measure.timing import time_calls
+from course_lib.measure.timing import time_and_count_calls, time_calls
 from course_lib.measure.traffic import count_traffic
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -168,7 +168,7 @@ def test_fresh_bytes_count_a_large_temporary_every_call_and_nothing_for_a_reused
 
 
 @pytest.mark.skipif(_THP_ALWAYS, reason="huge pages for all memory: one fault maps 2 MiB")
-def test_counting_fresh_bytes_counts_each_timed_call_of_a_new_mapping() -> None:
+def test_time_and_count_calls_counts_the_fresh_pages_of_each_timed_call() -> None:
     import mmap
 
     n = 8 * 2**20  # a new anonymous mapping, one byte written per page: every page faults
@@ -180,16 +180,13 @@ def test_counting_fresh_bytes_counts_each_timed_call_of_a_new_mapping() -> None:
         del view
         buf.close()
 
-    counting = counting_fresh_bytes(touch, "cpu")
-    assert counting is not None
-    wrapped, counts = counting
-    time_calls({"touch": wrapped}, "cpu", repeats=3, warmup=1)
-    assert len(counts) == 1 + 3  # the warm-up call, then one entry per timed sample
-    assert all(0.95 * n <= c <= 1.2 * n for c in counts)  # every page, in every call
-    reused = counting_fresh_bytes(lambda: None, "cpu")
-    assert reused is not None
-    reused[0]()
-    assert reused[1][0] < 0.05 * n  # a call that maps nothing
+    reader = fresh_bytes_reader("cpu")
+    assert reader is not None
+    seconds, counts = time_and_count_calls({"touch": touch, "none": lambda: None}, reader, "cpu",
+                                           repeats=3, warmup=1)
+    assert len(seconds["touch"]) == len(counts["touch"]) == 3  # one count per timed sample
+    assert all(0.95 * n <= c <= 1.2 * n for c in counts["touch"])  # every page, every call
+    assert all(c < 0.05 * n for c in counts["none"])  # a call that maps nothing
 
 
 def test_fresh_bytes_rejects_bad_calls() -> None:
