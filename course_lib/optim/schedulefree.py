@@ -156,7 +156,7 @@ class AdamWScheduleFree(CourseOptimizer):
         return tuple(group[key] for key in RUNNING)
 
     def state_dict(self) -> dict[str, Any]:
-        """torch's state dict, the running numbers saved as numbers (as schedulefree)."""
+        """torch's state dict, with the running numbers as numbers (as schedulefree)."""
         saved = super().state_dict()
         for group in saved["param_groups"]:
             for key in RUNNING:
