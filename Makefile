@@ -70,14 +70,14 @@ nbval: env
 build-check: env
 	$(BUILD_BOOK)
 	$(PY) -m course_tools.book_pdf _build/html
-	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_built_book.py -p no:cacheprovider
+	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_built_book.py -n $(JOBS) -p no:cacheprovider
 
 # The built pages in headless Chromium (tests/book/test_browser.py): console errors, math, overflow, animations, captions.
 BROWSER_HINT := The browser test needs headless Chromium: install it with 'sudo apt-get install -y chromium chromium-driver' (Debian), or run .ci/run, which installs it.
 BROWSER_TEST = @{ command -v chromium || command -v chromium-browser; } >/dev/null 2>&1 \
 	    && command -v chromedriver >/dev/null 2>&1 || { echo "$(BROWSER_HINT)"; exit 1; }; \
 	test -f _build/html/.build-started || { echo "No complete build in _build/html: run 'make book' first."; exit 1; }; \
-	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_browser.py -p no:cacheprovider
+	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_browser.py -n $(JOBS) -p no:cacheprovider
 
 # `make browser`: the browser test alone, on the book `make book` built (refused if a source is newer).
 browser: env
