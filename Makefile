@@ -31,7 +31,7 @@ env: $(STAMP)
 
 # The build records when it started in _build/html/.build-started once it succeeds; the browser test
 # refuses a build older than any of its sources (tests/book/test_browser.py).
-BUILD_BOOK = rm -f _build/html/.build-started && started=$$(date +%s.%N) && $(PY) -m course_tools.book_build --jobs $(JOBS) . --all -W -n --keep-going \
+BUILD_BOOK = rm -f _build/html/.build-started && started=$$(date +%s.%N) && $(VENV)/bin/jupyter-book build . --all -W -n --keep-going \
 	&& echo $$started > _build/html/.build-started
 
 book: env
