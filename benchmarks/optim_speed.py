@@ -9,8 +9,11 @@ For each optimizer of ``course_lib.optim``, on float32 parameters with fixed gra
   creates); the limit is those bytes at the in-place read-modify-write bandwidth
   (``x.neg_()`` on an array at least as large as the last-level cache and the parameters, timed
   interleaved with the row's steps, so that load hits both alike; the header also prints
-  :func:`course_lib.measure.cost.rmw_bandwidth`, the best of several runs). Adafactor reads g twice (its row and column statistics must be complete
-  before the update), so its floor is 16 bytes per parameter plus its small factors. Muon's step is
+  :func:`course_lib.measure.cost.rmw_bandwidth`, the best of several runs). Adafactor reads g three times: its row and column
+  statistics must be complete before U_t = G_t / sqrt(V_t) can be formed, and the clipping
+  divides by RMS(U_t), which must be complete before the update; RMS(θ) is read with the
+  statistics and θ again in the update: (3 + 2 + 1) · 4 = 24 bytes per parameter plus its small
+  factors (the 16 bytes of an earlier version left the clipping's pass out). Muon's step is
   matrix products: its limit is also its flops (15 products for 5 Newton–Schulz steps) at the
   measured float32 matrix-multiply throughput, and the limit is the larger of the two.
 * **compiled**: ``course_lib.optim.compiled`` (the readable step through ``torch.compile``),
@@ -173,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         t = {k: statistics.median(v) for k, v in time_calls(fns, device, args.repeats).items()}
         k = state_buffers(eager)
-        bytes_per_param = 16 if ours == "Adafactor" else min_bytes_per_param(round(k))
+        bytes_per_param = 24 if ours == "Adafactor" else min_bytes_per_param(round(k))
         beta_row = 8 * stream.numel() / t["x.neg_()"]  # the in-place kernel, timed in this row
         limit = bytes_per_param * P / beta_row
         if ours == "Muon":
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
               f"| {t['eager'] * 1e3:.2f} ms |")
         del eager, comp, ref, fns, stream
     print("\nlimit: (3 + 2k) x 4 bytes per parameter at the in-place bandwidth measured in the same "
-          "row, interleaved with the steps (Adafactor: 16 bytes; Muon: the larger of its bytes and "
+          "row, interleaved with the steps (Adafactor: 24 bytes, three passes; Muon: the larger of its bytes and "
           "its Newton-Schulz flops at the matmul throughput). A ratio below 1 means a step streamed "
           "faster than x.neg_() in that row: the limit is then a lower bound of the true one.")
     return 0

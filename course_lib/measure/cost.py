@@ -7,7 +7,9 @@ r"""What an optimizer step costs: bytes moved, floating-point operations, time.
 * :func:`rmw_bandwidth` — the bandwidth of an in-place read-modify-write (``x.neg_()``), the
   kernel an optimizer step is made of (no write-allocate read, unlike ``copy_``), on arrays
   larger than :func:`last_level_cache_bytes` for memory or smaller for the cache;
-* :func:`fresh_bytes_per_call` — fresh memory a call obtains from the system, counted: on the
+* :func:`fresh_bytes_per_call` — fresh memory a call obtains from the system, counted by
+  :func:`fresh_bytes_reader` (pass that to :func:`~course_lib.measure.timing.time_and_count_calls`
+  to count it in the very calls that are timed): on the
   CPU the pages the kernel maps for it (minor page faults × page size), on CUDA the bytes the
   caching allocator reserves anew (``cudaMalloc``). A temporary the allocator serves from memory it
   already holds counts 0; one it maps afresh costs the kernel a zero-filled page per fault;
@@ -32,6 +34,7 @@ __all__ = [
     "attainable_flops",
     "copy_bandwidth",
     "fresh_bytes_per_call",
+    "fresh_bytes_reader",
     "last_level_cache_bytes",
     "matmul_flops",
     "min_bytes_per_param",
@@ -130,17 +133,38 @@ def rmw_bandwidth(numel: int, device: torch.device | str, repeats: int = 7, inne
     return 2 * numel * 4 / seconds
 
 
-def fresh_bytes_per_call(fn: Callable[[], Any], device: torch.device | str, calls: int = 3) -> float | None:
-    """Fresh memory per call of ``fn``, in bytes, the mean over ``calls`` calls (after one untimed call).
+def fresh_bytes_reader(device: torch.device | str) -> Callable[[], float] | None:
+    """A function that returns the fresh memory the process has obtained so far, in bytes.
 
     CPU: the process's minor page faults (``resource.getrusage``'s ``ru_minflt``) times the page
-    size: every page the kernel maps and zero-fills on first touch. glibc serves allocations above
-    its mmap threshold (128 KiB at start, raised dynamically up to 32 MiB on 64-bit) with fresh
-    ``mmap``s and returns them on ``free``, so a large temporary faults again at every call. The
-    count is of 4 KiB pages: where transparent huge pages are on for all memory, one fault maps
-    2 MiB and this undercounts. CUDA: the growth of the caching allocator's cumulative reserved
-    bytes (``reserved_bytes.all.allocated``); the allocator keeps freed blocks and reuses them, so
-    after the first call it is usually 0. ``None`` where neither count is available.
+    size: every page the kernel maps and zero-fills on first touch. The count is of base pages:
+    where transparent huge pages are on for all memory, one fault may map 2 MiB and this
+    undercounts. CUDA: the caching allocator's cumulative reserved bytes
+    (``reserved_bytes.all.allocated``), which grow only when it asks the driver for new memory.
+    ``None`` where neither count is available. Differences of two readings count what happened
+    between them.
+    """
+    device = torch.device(device)
+    if device.type != "cpu" and torch.cuda.is_available():  # the caching allocator's count
+        return lambda: float(torch.cuda.memory_stats(device).get("reserved_bytes.all.allocated", 0))
+    if device.type != "cpu":
+        return None
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return None
+    page = resource.getpagesize()
+    return lambda: float(resource.getrusage(resource.RUSAGE_SELF).ru_minflt * page)
+
+
+def fresh_bytes_per_call(fn: Callable[[], Any], device: torch.device | str, calls: int = 3) -> float | None:
+    """Fresh memory per call of ``fn``, in bytes, the mean over ``calls`` calls (after one uncounted call).
+
+    Counted by :func:`fresh_bytes_reader`. On the CPU, glibc serves allocations above its mmap
+    threshold (128 KiB at start, raised dynamically up to 32 MiB on 64-bit) with fresh ``mmap``s
+    and returns them on ``free``, so a large temporary faults again at every call. On CUDA the
+    caching allocator keeps freed blocks and reuses them, so after the first call the count is
+    usually 0. ``None`` where neither count is available.
     """
     # --- validation
     if not isinstance(calls, int) or isinstance(calls, bool) or calls < 1:
@@ -148,23 +172,11 @@ def fresh_bytes_per_call(fn: Callable[[], Any], device: torch.device | str, call
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     # --- end validation
-    device = torch.device(device)
+    read = fresh_bytes_reader(device)
+    if read is None:
+        return None
     fn()  # the first call may create state and grow pools: not counted
-    if device.type != "cpu" and torch.cuda.is_available():  # the caching allocator's count
-        torch.cuda.synchronize(device)
-        before = torch.cuda.memory_stats(device).get("reserved_bytes.all.allocated", 0)
-        for _ in range(calls):
-            fn()
-        torch.cuda.synchronize(device)
-        return (torch.cuda.memory_stats(device).get("reserved_bytes.all.allocated", 0) - before) / calls
-    if device.type != "cpu":
-        return None
-    try:
-        import resource
-    except ImportError:  # not a POSIX system
-        return None
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    before = read()
     for _ in range(calls):
         fn()
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-    return faults * resource.getpagesize() / calls
+    return (read() - before) / calls

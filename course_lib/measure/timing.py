@@ -7,7 +7,8 @@ takes ``repeats`` samples of each, the functions **interleaved** in a rotating o
 burst of load hits all of them alike; summarise with the **median**, which a few slow outliers
 cannot move. The clock is :func:`torch.utils.benchmark.timer`, which synchronises the
 accelerator before it reads the time (kernels run asynchronously: the Python call returns
-before the work is done). :func:`time_step` is the median for one function. Compare timings
+before the work is done). :func:`time_step` is the median for one function;
+:func:`time_and_count_calls` also reads a counter (page faults, say) around each timed sample. Compare timings
 only as ratios taken on the same machine in the same run.
 
 (``torch.utils.benchmark.Timer`` itself is not used for the samples: it runs its own warm-up
@@ -34,7 +35,7 @@ try:
 finally:
     _cpp_extension_log.setLevel(_level)
 
-__all__ = ["time_calls", "time_samples", "time_step"]
+__all__ = ["time_and_count_calls", "time_calls", "time_samples", "time_step"]
 
 
 def _clock(device: torch.device | str | None) -> Callable[[], float]:
@@ -58,6 +59,40 @@ def time_calls(
     each; summarise with the median. ``device``: the device the work runs on (``None``: wait for
     any accelerator).
     """
+    return _interleaved(fns, device, repeats, warmup, inner, None)[0]
+
+
+def time_and_count_calls(
+    fns: dict[str, Callable[[], Any]],
+    counter: Callable[[], float],
+    device: torch.device | str | None = None,
+    repeats: int = 7,
+    warmup: int = 2,
+    inner: int = 1,
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """:func:`time_calls`, and what ``counter`` counted during each timed sample, per call.
+
+    ``counter()`` returns a running total (page faults, bytes the allocator reserved); it is read
+    just before each sample's clock starts and just after it stops, so the counts belong to
+    exactly the calls that are timed and the readings are not part of the time. Returns
+    ``(seconds, counts)``, both ``{name: one value per sample}``, counts divided by ``inner``.
+    """
+    if not callable(counter):
+        raise TypeError(f"counter must be callable, got {type(counter).__name__}")
+    samples, counts = _interleaved(fns, device, repeats, warmup, inner, counter)
+    assert counts is not None
+    return samples, counts
+
+
+def _interleaved(
+    fns: dict[str, Callable[[], Any]],
+    device: torch.device | str | None,
+    repeats: int,
+    warmup: int,
+    inner: int,
+    counter: Callable[[], float] | None,
+) -> tuple[dict[str, list[float]], dict[str, list[float]] | None]:
+    """The measurement loop of :func:`time_calls` and :func:`time_and_count_calls`."""
     # --- validation
     for name, value, least in (("repeats", repeats, 1), ("warmup", warmup, 0), ("inner", inner, 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
@@ -71,14 +106,18 @@ def time_calls(
         for _ in range(warmup):
             fn()
     samples: dict[str, list[float]] = {key: [] for key in fns}
+    counts: dict[str, list[float]] | None = None if counter is None else {key: [] for key in fns}
     keys = list(fns)
     for r in range(repeats):
         for key in keys[r % len(keys):] + keys[: r % len(keys)]:
+            before = counter() if counter is not None else 0.0
             start = clock()
             for _ in range(inner):
                 fns[key]()
             samples[key].append((clock() - start) / inner)
-    return samples
+            if counts is not None and counter is not None:
+                counts[key].append((counter() - before) / inner)
+    return samples, counts
 
 
 def time_samples(

@@ -207,16 +207,18 @@ class CourseOptimizer(Optimizer):
         return torch.tensor(0.0, dtype=scalar_dtype())
 
     @staticmethod
-    def _advance(state: dict[str, Any]) -> float | Tensor:
+    def _advance(state: dict[str, Any], *, as_tensor: bool = False) -> float | Tensor:
         """Increment this parameter's step count t and return it.
 
         Eagerly, t is a Python float (``.item()`` of a CPU scalar is cheaper than 0-d tensor
-        arithmetic). Under ``torch.compile`` it stays a 0-d float64 tensor, so the step traces
-        into one graph (no ``.item()``, no graph break) and the bias corrections ``1 − β^t`` are
-        computed in double precision, as Python computes them eagerly.
+        arithmetic), unless ``as_tensor``. Under ``torch.compile`` it stays a 0-d float64
+        tensor, so the step traces into one graph (no ``.item()``, no graph break) and the bias
+        corrections ``1 − β^t`` are computed in double precision, as Python computes them
+        eagerly. A step that selects with ``torch.where`` on a function of t (RAdam) asks for
+        the tensor eagerly too, so that it has one code path.
         """
         step = state["step"]
         step += 1
-        if _is_compiling():
+        if as_tensor or _is_compiling():
             return step.to(torch.float64)
         return step.item()

@@ -18,9 +18,12 @@ What the compiled step does differently, and why:
   steady-state one (a graph that also allocated the state would be compiled once and
   then thrown away);
 * the step count stays a tensor inside the graph (see ``CourseOptimizer._advance``);
-* each call of :func:`compiled` compiles a function with a code object of its own, because
-  ``torch.compile`` keeps its cache, and its limit of ``recompile_limit`` entries, per code
-  object: without this, every optimizer class of a program would share one cache.
+* each call of :func:`compiled` compiles a function with a code object and a name of its own,
+  because ``torch.compile`` keeps its cache, and its limit of ``recompile_limit`` entries, per
+  code object, and its record of which inputs have changed between calls (which it then
+  compiles as variables: "automatic dynamic") per file, line and name: without this, every
+  optimizer of a program would share one cache, and a second optimizer with another learning
+  rate would find its learning rate already made a variable by the first.
 
 Recompilations: the graph is specialised to the parameters' shapes and dtypes and to the
 hyperparameters; changing the learning rate (a scheduler) recompiles once, after which the
@@ -39,6 +42,7 @@ such scalar once before the loop; the parameter loop then only streams memory.
 
 from __future__ import annotations
 
+import itertools
 import os
 import types
 import warnings
@@ -102,12 +106,19 @@ def _update(optimizer: CourseOptimizer) -> Any:
     return type(optimizer).step(optimizer)
 
 
+_copies = itertools.count()
+
+
 def _fresh_copy(function: types.FunctionType) -> types.FunctionType:
-    """``function`` with a code object of its own (torch.compile's cache lives on the code object)."""
+    """``function`` with a code object and a name of its own (see the module docstring)."""
+    name = f"{function.__name__}_{next(_copies)}"
+    names = {"co_name": name}
+    if hasattr(function.__code__, "co_qualname"):  # Python >= 3.11
+        names["co_qualname"] = name
     return types.FunctionType(
-        function.__code__.replace(),
+        function.__code__.replace(**names),
         function.__globals__,
-        function.__name__,
+        name,
         function.__defaults__,
     )
 
@@ -161,10 +172,10 @@ def compiled(
     """Make ``optimizer.step`` run the class's step compiled by ``torch.compile``; return ``optimizer``.
 
     Args:
-        optimizer: a course_lib optimizer whose step traces without graph breaks
-            (tested: ``SGD``, ``Adam``, ``AdamW``, ``Adagrad``, ``RMSprop``, ``Adadelta``,
-            ``SutskeverSGD``, ``NAG``; ``NAdam`` traces too, but its float32 momentum
-            product is then rounded once where the eager step rounds twice).
+        optimizer: a course_lib optimizer; every one traces into one graph that is
+            compiled once, at its second step (tested for each class; ``SutskeverSGD`` only
+            without ``lookahead``, which needs the closure inside the step). ``NAdam``'s
+            float32 momentum product is then rounded once where the eager step rounds twice.
         backend, dynamic: passed to ``torch.compile`` (``fullgraph=True`` always: a graph
             break is an error, not a silent slowdown).
         options: Inductor options, added to :data:`STORE_SCALARS` when a parameter lives on

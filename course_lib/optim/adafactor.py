@@ -116,9 +116,11 @@ class Adafactor(CourseOptimizer):
             for theta, g, state in self._with_grad(group):
                 g = -g if group["maximize"] else g
                 e1 = torch.finfo(theta.dtype).eps if eps1 is None else eps1
-                t = self._advance(state)
+                # t a 0-d tensor, even eagerly: ρ_t is then a clamp, which stays in a
+                # compiled graph whose learning rate is a variable
+                t = self._advance(state, as_tensor=True)
                 one_minus_beta2 = t**tau  # 1 − β̂_{2,t} = t^τ
-                rho = min(gamma, 1 / t**0.5)  # (opt-adafactor-relative-step)
+                rho = (1 / t**0.5).clamp(max=gamma)  # (opt-adafactor-relative-step)
                 alpha = max(eps2, theta.norm(2).item() / theta.numel() ** 0.5) * rho
                 if omega != 0:
                     theta.mul_(1 - gamma * omega)  # (opt-common-decoupled-decay)
@@ -144,5 +146,5 @@ class Adafactor(CourseOptimizer):
                 # U_t = G / √max(V̂, ε1²)  (opt-adafactor-normalised)
                 U = V.clamp_(min=e1 * e1).rsqrt_().mul_(g)
                 clip = max(1.0, U.norm(2).item() / (U.numel() ** 0.5 * d))
-                theta.add_(U, alpha=-alpha / clip)  # (opt-adafactor-update)
+                theta.addcmul_(U, -alpha / clip)  # (opt-adafactor-update)
         return loss

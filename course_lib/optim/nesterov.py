@@ -64,12 +64,11 @@ class NAG(CourseOptimizer):
         for group in self.param_groups:
             gamma, mu = float(group["lr"]), group["momentum"]
             for theta, g, state in self._with_grad(group):
-                y_prev = state["y"]
+                y = state["y"]
                 # y_{t+1} = θ_t − γ ∇f(θ_t)  (opt-nag-gradient-step)
-                y = theta.add(g, alpha=-gamma)
-                # y_{t+1} − y_t, in y_t's memory
-                delta = torch.sub(y, y_prev, out=y_prev)
+                y_next = theta.add(g, alpha=-gamma)
                 # θ_{t+1} = y_{t+1} + μ (y_{t+1} − y_t)  (opt-nag-extrapolation)
-                torch.add(y, delta, alpha=mu, out=theta)
-                state["y"] = y
+                torch.add(y_next, y_next - y, alpha=mu, out=theta)
+                # y_t ← y_{t+1}, in place: a compiled step then allocates nothing
+                y.copy_(y_next)
         return loss

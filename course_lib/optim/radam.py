@@ -114,7 +114,8 @@ class RAdam(CourseOptimizer):
             decoupled = group["decoupled_weight_decay"]
             rho_inf = 2 / (1 - beta2) - 1  # ρ_∞  (opt-radam-sma-length)
             for theta, g, state in self._with_grad(group):
-                t = self._advance(state)
+                # t a 0-d tensor, even eagerly: ρ_t > 5 is then one too, for torch.where
+                t = self._advance(state, as_tensor=True)
                 # (opt-common-decoupled-decay) or (opt-common-l2)
                 g = self._decayed_direction(
                     theta,
@@ -131,16 +132,15 @@ class RAdam(CourseOptimizer):
                 V.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                 c1, c2 = 1 - beta1**t, 1 - beta2**t  # (opt-radam-bias-correction)
                 rho_t = rho_inf - 2 * t * beta2**t / c2  # ρ_t  (opt-radam-sma-length)
+                r = (  # r_t  (opt-radam-rectifier), used where ρ_t > 5 (NaN if 2 < ρ_t < 4)
+                    (rho_t - 4)
+                    * (rho_t - 2)
+                    * rho_inf
+                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+                ) ** 0.5
                 step = (m / c1) * gamma  # γ m_t / c1
-                if rho_t > 5.0:
-                    r = (  # r_t  (opt-radam-rectifier)
-                        (rho_t - 4)
-                        * (rho_t - 2)
-                        * rho_inf
-                        / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
-                    ) ** 0.5
-                    # (opt-radam-adaptive-update)
-                    step = step * (c2**0.5 / V.sqrt().add_(eps)) * r
-                # θ_t = θ_{t−1} − step  (opt-radam-adaptive-update or opt-radam-sgdm-update)
-                theta.sub_(step)
+                adaptive = step * (c2**0.5 / V.sqrt().add_(eps)) * r
+                # (opt-radam-adaptive-update) if ρ_t > 5, else (opt-radam-sgdm-update)
+                step = torch.where(rho_t > 5.0, adaptive, step)
+                theta.sub_(step)  # θ_t = θ_{t−1} − step
         return loss

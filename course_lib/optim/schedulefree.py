@@ -20,6 +20,9 @@ from ._base import (
 
 __all__ = ["AdamWScheduleFree"]
 
+RUNNING = ("k", "scheduled_lr", "lr_max", "weight_sum")
+"""The running numbers of a group's schedule (0-d tensors while stepping; see ``step``)."""
+
 
 class AdamWScheduleFree(CourseOptimizer):
     r"""Schedule-Free AdamW (Defazio et al., 2024), as ``schedulefree.AdamWScheduleFree``.
@@ -52,7 +55,10 @@ class AdamWScheduleFree(CourseOptimizer):
     ``opt-sf-average``, ``opt-sf-interpolation``.
 
     Differences from schedulefree: none in the arithmetic (its for-loop path); ``foreach`` is
-    accepted and ignored; :math:`g_t` is not overwritten in ``p.grad`` (schedulefree divides
+    accepted and ignored; the group's running numbers ``k``, ``scheduled_lr``, ``lr_max`` and
+    ``weight_sum`` are 0-d float64 tensors updated in place, as torch keeps its step counts, so
+    that a compiled step (``course_lib.optim.compiled``) is one graph for every step (``state_dict`` saves
+    them as numbers, so checkpoints move both ways); :math:`g_t` is not overwritten in ``p.grad`` (schedulefree divides
     ``p.grad`` in place); bad hyperparameters raise ``ValueError``. Call :meth:`train` before
     training and :meth:`eval` before evaluating or saving, as with schedulefree.
     """
@@ -135,6 +141,29 @@ class AdamWScheduleFree(CourseOptimizer):
             theta, memory_format=torch.preserve_format
         )
 
+    @staticmethod
+    def _running_numbers(group: Group) -> tuple[Tensor, ...]:
+        """The group's k, γ_t, max γ_i and Σ w_i, as 0-d float64 tensors.
+
+        schedulefree keeps them as Python numbers; a compiled step would be
+        specialised to their values and recompile at every step. The defaults
+        and a loaded state dict hold numbers: they become tensors on first use
+        (and numbers again in ``state_dict``).
+        """
+        for key in RUNNING:
+            if not isinstance(group[key], Tensor):
+                group[key] = torch.tensor(float(group[key]), dtype=torch.float64)
+        return tuple(group[key] for key in RUNNING)
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state dict, with the running numbers as numbers (as schedulefree)."""
+        saved = super().state_dict()
+        for group in saved["param_groups"]:
+            for key in RUNNING:
+                group[key] = float(group[key])
+            group["k"] = int(group["k"])
+        return saved
+
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> Any:
         """One step (train mode); with a closure, evaluate it first, return its loss."""
@@ -145,22 +174,24 @@ class AdamWScheduleFree(CourseOptimizer):
             )
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            (beta1, beta2), eps, omega, k = (
+            (beta1, beta2), eps, omega = (
                 group["betas"],
                 group["eps"],
                 group["weight_decay"],
-                group["k"],
             )
-            warmup = group["warmup_steps"]
-            # γ_t = s_t γ
-            gamma = group["lr"] * ((k + 1) / warmup if k < warmup else 1.0)
-            group["scheduled_lr"] = gamma
-            lr_max = group["lr_max"] = max(gamma, group["lr_max"])
+            # 0-d tensors, updated in place (see _running_numbers)
+            k, gamma, lr_max, weight_sum = self._running_numbers(group)
+            t = k.add_(1)  # this step's t = k + 1
+            # s_t = min(1, t/T_warm)
+            s = (t / max(group["warmup_steps"], 1)).clamp(max=1.0)
+            gamma.copy_(group["lr"] * s)  # γ_t = s_t γ
+            torch.maximum(lr_max, gamma, out=lr_max)  # max_{i≤t} γ_i
             # w_t
-            weight = ((k + 1) ** group["r"]) * (lr_max ** group["weight_lr_power"])
-            weight_sum = group["weight_sum"] = group["weight_sum"] + weight
-            c = weight / weight_sum if weight_sum != 0 else 0  # c_t = w_t / Σ w_i
-            c2 = 1 - beta2 ** (k + 1)
+            weight = t ** group["r"] * lr_max ** group["weight_lr_power"]
+            weight_sum += weight  # Σ_{i≤t} w_i
+            # c_t = w_t / Σ w_i  (0 while every w_i is 0: lr = 0)
+            c = torch.where(weight_sum > 0, weight / weight_sum, 0.0)
+            c2 = 1 - beta2**t
             for y, g, state in self._with_grad(group):
                 z, V = state["z"], state["exp_avg_sq"]
                 V.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # (opt-sf-second-moment)
@@ -169,7 +200,6 @@ class AdamWScheduleFree(CourseOptimizer):
                     u.add_(y, alpha=omega)  # u_t = … + ω y  (opt-sf-direction)
                 y.lerp_(end=z, weight=c)  # (1 − c) y + c z_{t−1}
                 # … + γ(β1(1−c) − 1) u  (opt-sf-interpolation)
-                y.add_(u, alpha=gamma * (beta1 * (1 - c) - 1))
-                z.sub_(u, alpha=gamma)  # z_t = z − γ u  (opt-sf-base)
-            group["k"] = k + 1
+                y.addcmul_(u, gamma * (beta1 * (1 - c) - 1))
+                z.addcmul_(u, gamma, value=-1)  # z_t = z − γ u  (opt-sf-base)
         return loss

@@ -20,11 +20,12 @@ from course_lib.measure.cost import (
     attainable_flops,
     copy_bandwidth,
     fresh_bytes_per_call,
+    fresh_bytes_reader,
     matmul_flops,
     min_bytes_per_param,
     state_bytes_per_param,
 )
-from course_lib.measure.timing import time_calls
+from course_lib.measure.timing import time_and_count_calls, time_calls
 from course_lib.measure.traffic import count_traffic
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -164,6 +165,28 @@ def test_fresh_bytes_count_a_large_temporary_every_call_and_nothing_for_a_reused
     assert fresh is not None and reused is not None
     assert 0.95 * 4 * n <= fresh <= 1.2 * 4 * n  # every page of the temporary, once per call
     assert reused < 0.05 * 4 * n  # the same pages, already mapped
+
+
+@pytest.mark.skipif(_THP_ALWAYS, reason="huge pages for all memory: one fault maps 2 MiB")
+def test_time_and_count_calls_counts_the_fresh_pages_of_each_timed_call() -> None:
+    import mmap
+
+    n = 8 * 2**20  # a new anonymous mapping, one byte written per page: every page faults
+
+    def touch() -> None:
+        buf = mmap.mmap(-1, n)
+        view = torch.frombuffer(buf, dtype=torch.uint8)
+        view[:: mmap.PAGESIZE].fill_(1)
+        del view
+        buf.close()
+
+    reader = fresh_bytes_reader("cpu")
+    assert reader is not None
+    seconds, counts = time_and_count_calls({"touch": touch, "none": lambda: None}, reader, "cpu",
+                                           repeats=3, warmup=1)
+    assert len(seconds["touch"]) == len(counts["touch"]) == 3  # one count per timed sample
+    assert all(0.95 * n <= c <= 1.2 * n for c in counts["touch"])  # every page, every call
+    assert all(c < 0.05 * n for c in counts["none"])  # a call that maps nothing
 
 
 def test_fresh_bytes_rejects_bad_calls() -> None:

@@ -60,19 +60,66 @@ INDUCTOR: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-class GraphCounter:
-    """A torch.compile backend that runs the captured FX graph as it is and counts graphs and calls."""
+# Every optimizer of course_lib, with the flags whose code paths differ, compiled against its own
+# eager step. STEPS = 12 takes RAdam past its switch to the rectified update (step 6 at β2 = 0.999)
+# and Schedule-Free past its warm-up.
+EVERY: list[tuple[str, dict[str, Any]]] = [
+    ("SGD", {"lr": 0.1, "momentum": 0.8, "nesterov": True, "weight_decay": 0.1}),
+    ("SutskeverSGD", {"lr": 0.1, "momentum": 0.9}),  # lookahead needs step(closure) inside the step
+    ("NAG", {"lr": 0.1, "momentum": 0.9}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True}),
+    ("Adadelta", {"lr": 0.5, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.01, "amsgrad": True, "maximize": True}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.1}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}),
+    ("Adamax", {"lr": 0.01, "weight_decay": 0.1}),
+    ("Yogi", {"lr": 0.01}),
+    ("AdaBelief", {"lr": 0.01}),
+    ("Lion", {"lr": 1e-3, "weight_decay": 0.5}),
+    ("AdamWScheduleFree", {"lr": 0.01, "warmup_steps": 4, "weight_decay": 0.1}),
+    ("AdamWScheduleFree", {"lr": 0.01, "r": 1.0, "weight_lr_power": 1.0}),
+    ("Adafactor", {"lr": 0.05, "weight_decay": 0.1}),
+    ("Adafactor", {"lr": 0.05, "eps": (1e-6, 1e-2), "d": 2.0, "maximize": True}),
+    ("Muon", {"lr": 0.02}),
+]
+# NAdam keeps its momentum product Π_t in float32 (as torch does): eagerly Π_{t−1}·μ_t is rounded
+# twice (μ_t to float32, then the product), compiled once (in float64, then to float32), so the
+# two trajectories part by float32 rounding of Π_t, ~1e-7, which moves θ by ~1e-9 of its size.
+COMPILED_TOLERANCE = {"NAdam": 1e-8}
+CLASSES = sorted(name for name in co.__all__ if isinstance(getattr(co, name), type)
+                 and issubclass(getattr(co, name), torch.optim.Optimizer))
 
-    def __init__(self) -> None:
+
+class GraphCounter:
+    """A torch.compile backend that counts graphs and calls; runs the FX graph as it is, or ``inner``.
+
+    ``inner="aot_eager"`` sends the graph through AOTAutograd's functionalisation and
+    decompositions first, as Inductor does (without generating code): that is where a Python
+    float the step branches on gets specialised, so a step that would recompile under Inductor
+    recompiles here too.
+    """
+
+    def __init__(self, inner: str | None = None) -> None:
         self.graphs = 0
         self.calls = 0
+        self.inner = inner
 
     def __call__(self, gm: torch.fx.GraphModule, example_inputs: list[torch.Tensor]) -> Any:
         self.graphs += 1
+        if self.inner is None:
+            function = gm.forward
+        else:
+            from torch._dynamo.backends.registry import lookup_backend
+
+            function = lookup_backend(self.inner)(gm, example_inputs)
 
         def run(*args: Any) -> Any:
             self.calls += 1
-            return gm.forward(*args)
+            return function(*args)
 
         return run
 
@@ -130,6 +177,85 @@ def test_textbook_forms_compile_and_match_torchs_equivalent_sgd(case: tuple) -> 
     else:  # NAG holds the look-behind point; torch's nesterov SGD the look-ahead one
         assert max_relative_error(mine, problem.initial) > 1e-3
     assert counter.graphs == 1 and counter.calls == STEPS - 1
+
+
+def make_for_compile_test(name: str, kwargs: dict[str, Any], problem: Problem
+                          ) -> tuple[torch.optim.Optimizer, list[torch.Tensor]]:
+    """A fresh optimizer on fresh parameters (Muon: the two matrices, in float64 Newton–Schulz)."""
+    params = problem.params()
+    chosen = [params[0], params[2]] if name == "Muon" else params
+    optimizer = getattr(co, name)(chosen, **kwargs)
+    if name == "Muon":
+        optimizer.ns_dtype = torch.float64  # its default, bfloat16, rounds more than the comparison allows
+    if name == "AdamWScheduleFree":
+        optimizer.train()
+    return optimizer, params
+
+
+def test_every_course_lib_optimizer_is_in_the_compile_grid() -> None:
+    assert sorted({name for name, _ in EVERY}) == CLASSES
+
+
+@pytest.mark.parametrize("case", EVERY, ids=grid_id)
+def test_every_optimizer_compiles_to_one_graph_that_makes_every_later_step(case: tuple) -> None:
+    """No graph break, no recompilation after the first compiled step; the eager numbers."""
+    from torch._dynamo.utils import counters
+
+    name, kwargs = case
+    problem = Problem.make(torch.float64)
+    counter = GraphCounter(inner="aot_eager")
+    ours, mine = make_for_compile_test(name, kwargs, problem)
+    co.compiled(ours, backend=counter)
+    eager, theirs = make_for_compile_test(name, kwargs, problem)
+    sign = sign_of(kwargs)
+    worst = 0.0
+    graphs_before = counters["stats"]["unique_graphs"]
+    for _ in range(STEPS):
+        for optimizer, params in ((ours, mine), (eager, theirs)):
+            optimizer.zero_grad()
+            problem.loss(params, sign).backward()
+            optimizer.step()
+        worst = max(worst, max_relative_error(mine, theirs))
+    assert max_relative_error(theirs, problem.initial) > 1e-3, "the parameters did not move"
+    assert co.is_compiled(ours)  # nothing fell back to the eager step
+    # Dynamo compiled one graph (fullgraph=True: a graph break would have raised), once: a
+    # recompilation would count again (the backend itself may be called twice for one graph,
+    # when Dynamo restarts its analysis)
+    assert counters["stats"]["unique_graphs"] - graphs_before == 1
+    assert counter.calls == STEPS - 1  # that graph made every step but the first (eager: state)
+    assert worst <= COMPILED_TOLERANCE.get(name, TOLERANCE[torch.float64])
+
+
+# The optimizers whose per-step scalars are made inside the step (Schedule-Free's schedule,
+# RAdam's rectification test, Adafactor's relative step and clipping), through the real compiler.
+INDUCTOR_ONCE: list[tuple[str, dict[str, Any]]] = [
+    ("AdamWScheduleFree", {"lr": 0.01, "warmup_steps": 4}),
+    ("RAdam", {"lr": 0.01}),
+    ("Adafactor", {"lr": 0.05}),
+]
+
+
+@pytest.mark.parametrize("case", INDUCTOR_ONCE, ids=grid_id)
+def test_inductor_compiles_the_step_once_and_keeps_the_eager_trajectory(case: tuple) -> None:
+    if co.cpp_compiler() is None:
+        pytest.skip("no C++ compiler")
+    from torch._dynamo.utils import counters
+
+    name, kwargs = case
+    torch._dynamo.reset()
+    problem = Problem.make(torch.float32)
+    ours, mine = make_for_compile_test(name, kwargs, problem)
+    co.compiled(ours)
+    eager, theirs = make_for_compile_test(name, kwargs, problem)
+    graphs_before = counters["stats"]["unique_graphs"]
+    for _ in range(STEPS):
+        for optimizer, params in ((ours, mine), (eager, theirs)):
+            optimizer.zero_grad()
+            problem.loss(params).backward()
+            optimizer.step()
+    assert counters["stats"]["unique_graphs"] - graphs_before == 1  # compiled once, at step 2
+    assert co.is_compiled(ours)
+    assert max_relative_error(mine, theirs) <= TOLERANCE[torch.float32]
 
 
 @pytest.mark.parametrize(

@@ -60,3 +60,20 @@ def test_time_calls_interleaves_the_functions_in_a_rotating_order():
                                 repeats=3, warmup=1)
     assert order == ["a", "b"] + ["a", "b", "b", "a", "a", "b"]  # warm-up, then rotated rounds
     assert [len(s) for s in samples.values()] == [3, 3]
+
+
+def test_time_and_count_calls_counts_each_timed_sample_per_call_and_not_the_warm_up():
+    calls = {"a": 0, "b": 0}
+
+    def bump(key, by):
+        def fn():
+            calls[key] += by
+        return fn
+
+    seconds, counts = timing.time_and_count_calls(
+        {"a": bump("a", 1), "b": bump("b", 3)}, lambda: calls["a"] + calls["b"], "cpu",
+        repeats=4, warmup=2, inner=5)
+    assert counts == {"a": [1.0] * 4, "b": [3.0] * 4}  # per call, only what that sample did
+    assert [len(s) for s in seconds.values()] == [4, 4]
+    with pytest.raises(TypeError, match="counter"):
+        timing.time_and_count_calls({"a": bump("a", 1)}, None, "cpu")  # type: ignore[arg-type]
