@@ -26,8 +26,12 @@ What the compiled step does differently, and why:
   rate would find its learning rate already made a variable by the first.
 
 Recompilations: the graph is specialised to the parameters' shapes and dtypes and to the
-hyperparameters; changing the learning rate (a scheduler) recompiles once, after which the
-learning rate is an input of the graph.
+hyperparameters. Changing the learning rate (a scheduler) recompiles once, after which the
+learning rate is an input of the graph, for the optimizers that use it only as a factor of a
+tensor (Adam, AdamW, NAdam, RAdam, Adamax, Yogi, AdaBelief, Adagrad, Schedule-Free). Those that
+pass it as a Python number to an in-place operator (``alpha=-lr`` in SGD, SutskeverSGD, NAG,
+RMSprop, Adadelta, Lion; Adafactor's clamp) recompile at every new value until Dynamo's limit,
+and then run eagerly with a warning: correct, not faster.
 
 One compiler setting matters on the CPU. Inductor decides for every intermediate result
 whether to store it or to recompute it where it is used, and by default it recomputes cheap

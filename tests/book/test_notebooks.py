@@ -91,3 +91,45 @@ def test_the_device_check_catches_what_it_should():
         assert HARD_CODED_DEVICE.search(bad), bad
     for good in ["torch.cuda.is_available()", "x.to(device)", "get_device()"]:
         assert not HARD_CODED_DEVICE.search(good), good
+
+
+def _figure_cells_ending_in_a_value(path: Path) -> list[int]:
+    """Indices of captioned figure cells whose last statement is an expression with a value.
+
+    Such a value (a ``claim(...)`` result, a bare name) is a second output of the figure cell: myst-nb
+    then writes the figure's target twice and the build stops ("Duplicate explicit target name").
+    A call of ``show``, ``print``, ``display`` or ``tight_layout`` returns nothing, and a trailing ``;``
+    hides the value: both are allowed.
+    """
+    import ast
+
+    found = []
+    for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type != "code" or "figure" not in cell.metadata.get("mystnb", {}):
+            continue
+        source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        body = ast.parse(source).body
+        last = body[-1] if body else None
+        if isinstance(last, ast.Expr) and not source.rstrip().endswith(";"):
+            func = last.value.func if isinstance(last.value, ast.Call) else None
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name not in {"show", "print", "display", "tight_layout"}:
+                found.append(i)
+    return found
+
+
+@pytest.mark.parametrize("path", CHAPTER_NOTEBOOKS, ids=_ids(CHAPTER_NOTEBOOKS))
+def test_a_figure_cell_does_not_end_with_a_value(path):
+    assert _figure_cells_ending_in_a_value(path) == [], "end the cell with a statement (e.g. claim before print)"
+
+
+def test_the_figure_cell_check_catches_a_trailing_claim(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    figure = {"mystnb": {"figure": {"caption": "c", "name": "fig-x"}}}
+    nb.cells = [nbformat.v4.new_code_cell("plt.plot([1])\nplt.show()", metadata=figure),
+                nbformat.v4.new_code_cell("plt.plot([1])\nclaim('s', 1, 1, tol=0)", metadata=figure),
+                nbformat.v4.new_code_cell("claim('s', 1, 1, tol=0)"),
+                nbformat.v4.new_code_cell("plt.plot([1])\nax.legend()", metadata=figure),
+                nbformat.v4.new_code_cell("plt.plot([1])\nclaim('s', 1, 1, tol=0);", metadata=figure)]
+    nbformat.write(nb, tmp_path / "x.ipynb")
+    assert _figure_cells_ending_in_a_value(tmp_path / "x.ipynb") == [1, 3]
