@@ -116,8 +116,8 @@ class Adafactor(CourseOptimizer):
             for theta, g, state in self._with_grad(group):
                 g = -g if group["maximize"] else g
                 e1 = torch.finfo(theta.dtype).eps if eps1 is None else eps1
-                # t a 0-d tensor, even eagerly: ρ_t is then a clamp, which stays in a
-                # compiled graph whose learning rate is a variable
+                # t a 0-d tensor, even eagerly: ρ_t is then a tensor clamp, not a Python
+                # min that Dynamo would specialise on a variable learning rate
                 t = self._advance(state, as_tensor=True)
                 one_minus_beta2 = t**tau  # 1 − β̂_{2,t} = t^τ
                 rho = (1 / t**0.5).clamp(max=gamma)  # (opt-adafactor-relative-step)

@@ -39,6 +39,7 @@ class NAG(CourseOptimizer):
     Source 001 names the sequences the other way round (gradient taken at :math:`y`); the
     algorithm is the same. There is no torch class; the final answer of the method is
     arguably :math:`y_t` (available as ``optimizer.state[p]["y"]``), not :math:`\theta_t`.
+    ``state["y"]`` is updated in place, as torch's momentum buffer is: clone it to keep it.
     """
 
     def __init__(

@@ -48,8 +48,9 @@ class RAdam(CourseOptimizer):
     ``opt-common-l2``, ``opt-common-decoupled-decay``).
 
     :math:`\rho_t` is the length of the simple moving average that the exponential average
-    :math:`V_t/c_2` approximates; while it is at most 5 (the first 5 steps at
-    :math:`\beta_2 = 0.999`) the variance of :math:`1/\sqrt{V_t}` is not finite and the
+    :math:`V_t/c_2` approximates; while it is at most 4 the variance of
+    :math:`1/\sqrt{V_t}` is not finite (Liu et al.). PyTorch, and this class, wait until
+    :math:`\rho_t > 5` (the first 5 steps at :math:`\beta_2 = 0.999`): until then the
     update is bias-corrected momentum SGD, *not normalised* by :math:`\sqrt{V_t}`: its size is
     :math:`\gamma|m_t|/c_1`, proportional to the gradient.
 
@@ -132,7 +133,7 @@ class RAdam(CourseOptimizer):
                 V.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                 c1, c2 = 1 - beta1**t, 1 - beta2**t  # (opt-radam-bias-correction)
                 rho_t = rho_inf - 2 * t * beta2**t / c2  # ρ_t  (opt-radam-sma-length)
-                r = (  # r_t  (opt-radam-rectifier), used where ρ_t > 5 (NaN if 2 < ρ_t < 4)
+                r = (  # r_t  (opt-radam-rectifier), used where ρ_t > 5 (can be NaN elsewhere)
                     (rho_t - 4)
                     * (rho_t - 2)
                     * rho_inf
