@@ -37,7 +37,10 @@ BUILD_BOOK = rm -f _build/html/.build-started && started=$$(date +%s.%N) && $(VE
 book: env
 	$(BUILD_BOOK)
 
-test: env lint unit build-check test-browser
+# The unit tests and the book build run side by side ($(JOBS) recipes at once; each part's output is
+# printed whole when it ends): the build executes one notebook at a time, so alone it leaves a core idle.
+test: env
+	@$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target lint unit test-browser
 
 # The PDF is printed from the HTML build (same numbers, figures and equation numbers); builds the book first if needed.
 pdf: env
@@ -54,7 +57,7 @@ lint: env
 # One thread per worker: with two workers on two cores, torch's default threading oversubscribes the CPU
 # (the notebooks then run several times slower).
 unit: env
-	OMP_NUM_THREADS=1 $(PY) -m pytest tests -n $(JOBS) -p no:cacheprovider --durations=15
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests -n $(JOBS) --dist loadgroup -p no:cacheprovider --durations=15
 
 # Not part of `make test` (the book build executes the chapters, the unit tests the exercise sources):
 # every chapter and exercise source under nbval, on the CPU.
@@ -67,14 +70,14 @@ nbval: env
 build-check: env
 	$(BUILD_BOOK)
 	$(PY) -m course_tools.book_pdf _build/html
-	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_built_book.py -p no:cacheprovider
+	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_built_book.py -n $(JOBS) -p no:cacheprovider
 
 # The built pages in headless Chromium (tests/book/test_browser.py): console errors, math, overflow, animations, captions.
 BROWSER_HINT := The browser test needs headless Chromium: install it with 'sudo apt-get install -y chromium chromium-driver' (Debian), or run .ci/run, which installs it.
 BROWSER_TEST = @{ command -v chromium || command -v chromium-browser; } >/dev/null 2>&1 \
 	    && command -v chromedriver >/dev/null 2>&1 || { echo "$(BROWSER_HINT)"; exit 1; }; \
 	test -f _build/html/.build-started || { echo "No complete build in _build/html: run 'make book' first."; exit 1; }; \
-	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_browser.py -p no:cacheprovider
+	COURSE_BUILT_BOOK=_build/html $(PY) -m pytest tests/book/test_browser.py -n $(JOBS) -p no:cacheprovider
 
 # `make browser`: the browser test alone, on the book `make book` built (refused if a source is newer).
 browser: env

@@ -18,6 +18,8 @@ import ast
 import codecs
 import dataclasses
 import json
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,11 @@ MAX_BYTES = 16 * 2**20
 MAX_ITEMS = 1_000_000
 #: Answer code longer than this is not parsed by the library-use scan (it is flagged for a look instead).
 MAX_SCAN_CHARS = 100_000
+# The static scan parses under this recursion limit (the interpreter's default), whatever the process
+# has set: torch.compile raises the limit to 2000, and code nested 1,000-2,000 deep would then be
+# scanned in one process and refused in another.
+SCAN_RECURSION_LIMIT = 1000
+_PARSE_LOCK = threading.Lock()
 #: Strings kept from a cell's ``exercise`` metadata, and their longest length.
 _META_FIELDS = ("id", "role", "question", "points", "kind", "set")
 
@@ -295,6 +302,17 @@ def _dotted(node: ast.AST) -> str:
     return ".".join(reversed(parts))
 
 
+def _parse(source: str) -> ast.Module:
+    """``ast.parse`` under :data:`SCAN_RECURSION_LIMIT`, so that what is refused does not depend on the process."""
+    with _PARSE_LOCK:
+        previous = sys.getrecursionlimit()
+        sys.setrecursionlimit(SCAN_RECURSION_LIMIT)
+        try:
+            return ast.parse(source)
+        finally:
+            sys.setrecursionlimit(previous)
+
+
 def library_calls(source: str, forbidden: list[str]) -> list[str]:
     """The ``forbidden`` library functions (dotted names) that ``source`` imports or names (a static scan).
 
@@ -306,7 +324,7 @@ def library_calls(source: str, forbidden: list[str]) -> list[str]:
     if len(source) > MAX_SCAN_CHARS:
         return []
     try:
-        tree = ast.parse(source)
+        tree = _parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     imported: dict[str, str] = {}  # local name -> dotted module or object
@@ -345,7 +363,7 @@ def scan_refused(source: str) -> str:
     if len(source) > MAX_SCAN_CHARS:
         return f"the code is {len(source) // 1000} kB, over the scan's limit of {MAX_SCAN_CHARS // 1000} kB"
     try:
-        ast.parse(source)
+        _parse(source)
     except SyntaxError:
         return ""
     except (ValueError, RecursionError, MemoryError) as err:

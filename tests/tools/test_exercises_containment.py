@@ -10,6 +10,7 @@ import io
 import json
 import math
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -167,6 +168,14 @@ def test_the_static_scan_refuses_code_it_cannot_afford():
     deep = "x = " + "+".join(["1"] * 3000)
     assert sub.library_calls(deep, forbidden) == []
     assert "can't be parsed (RecursionError" in sub.scan_refused(deep)
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(5000)  # as torch.compile does (to 2000) in the process that grades
+    try:
+        assert "can't be parsed (RecursionError" in sub.scan_refused(deep)
+        assert sub.library_calls("from course_lib.dynamics.ode import gradient_descent\n" + deep, forbidden) == []
+    finally:
+        sys.setrecursionlimit(previous)
+    assert sys.getrecursionlimit() == previous
     huge = "# padding\n" * 20_000
     assert sub.library_calls(huge, forbidden) == []
     assert sub.scan_refused(huge) == "the code is 200 kB, over the scan's limit of 100 kB"

@@ -25,6 +25,10 @@ from course_tools.grader.grading import Row, _journal_path, beside, grade, merge
 from course_tools.grader.session import HiddenResult, Report, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+# Every test here reads the one graded class of planted submissions (the module fixture `graded`,
+# about 100 s of grading): under pytest-xdist they share one worker (`--dist loadgroup` in the
+# Makefile), so the class is graded once, not once per worker.
+pytestmark = pytest.mark.xdist_group("planted-submissions")
 PLANTED = ROOT / "tests" / "tools" / "fixtures" / "submissions"
 CH1, CH2 = "01_gradient_descent_ode.ipynb", "02_sgd_sde.ipynb"
 DAEMON_TOKEN = "PLANTED-DAEMON-7f3a"
