@@ -288,19 +288,35 @@ const started = Date.now();
 })();
 """
 
-# After _viewport made the window (or the emulated phone) arguments[0] px wide: wait until the page has that width,
-# then re-fit the display math at once, as _static/fit-math.js's resize handler does 150 ms later (fit is idempotent:
-# it starts from each display's own size, so its second run changes nothing). '' when done, else what went wrong.
+# Before _viewport resizes the window: a promise settled once _static/fit-math.js's own resize handler has re-fitted
+# the display math. Its listener was added when the page loaded, so in each 'resize' dispatch it sets its timer
+# (arguments[0] ms) before this one sets an equal one, and timers of equal delay run in the order they were set
+# (HTML: timer initialisation steps). Waiting on this replaces a second, duplicate fit of every display.
+EXPECT_RESIZE = """
+const delay = arguments[0];
+window.courseTestWidthBefore = window.innerWidth;
+window.courseTestRefitted = new Promise((resolve) => {
+  let timer = null;
+  window.addEventListener('resize', () => { clearTimeout(timer); timer = setTimeout(resolve, delay); });
+});
+"""
+
+# After _viewport: wait until the page is arguments[0] px wide and fit-math.js has re-fitted it (EXPECT_RESIZE), or
+# re-fit it here when its delay is unknown (arguments[1] null). '' when done, else what went wrong.
 WAIT_FOR_WIDTH = """
-const width = arguments[0], done = arguments[arguments.length - 1];
+const width = arguments[0], delay = arguments[1], done = arguments[arguments.length - 1];
 const started = Date.now();
 (function wait() {
   if (window.outerWidth !== width) {
     if (Date.now() - started > 10000) { return done(`the window stayed ${window.outerWidth} px wide, not ${width} px`); }
     return setTimeout(wait, 10);
   }
-  if (window.courseFitMath) window.courseFitMath();
-  done('');
+  if (delay === null || !window.courseFitMath || window.innerWidth === window.courseTestWidthBefore) {
+    if (window.courseFitMath) window.courseFitMath();  // no resize event (or handler) to wait for
+    return done('');
+  }
+  const late = setTimeout(() => done(`no 'resize' event 10 s after the window became ${width} px wide`), 10000);
+  window.courseTestRefitted.then(() => { clearTimeout(late); done(''); });
 })();
 """
 
@@ -435,10 +451,20 @@ def _content_problems(found: dict, page: str) -> list[str]:
     return problems
 
 
-def _narrow_to(driver, width: int) -> list[str]:
+@functools.cache
+def _refit_delay(html: Path) -> int | None:
+    """The ms _static/fit-math.js (as built) waits after a 'resize' before it re-fits the display math, or None."""
+    script = html / "_static" / "fit-math.js"
+    found = re.search(r"setTimeout\(fit, (\d+)\)", script.read_text()) if script.is_file() else None
+    return int(found.group(1)) if found else None
+
+
+def _resize_to(driver, width: int) -> list[str]:
     """Make the loaded page ``width`` px wide and its display math re-fitted; [] when done, else why not."""
+    delay = _refit_delay(HTML)
+    driver.execute_script(EXPECT_RESIZE, delay or 0)
     _viewport(driver, width, 1000)
-    failed = driver.execute_async_script(WAIT_FOR_WIDTH, width)
+    failed = driver.execute_async_script(WAIT_FOR_WIDTH, width, delay)
     return [f"resizing to {width} px: {failed}"] if failed else []
 
 
@@ -451,6 +477,7 @@ def page_problems(driver, page: str) -> dict[int, list[str]]:
     does not change (console errors while loading, typesetting, markup, captions, links) is reported once, under
     ``WIDTH``; a console error logged while at ``PHONE`` px under ``PHONE``. Lists are empty when the page is fine.
     """
+    driver.get("about:blank")  # leave the last page first: widened, it would re-lay itself out and re-fit its math
     driver.get_log("browser")  # drop what earlier pages logged
     _viewport(driver, WIDTH, 1000)
     driver.get((HTML / page).as_uri())
@@ -464,14 +491,14 @@ def page_problems(driver, page: str) -> dict[int, list[str]]:
     desktop += _content_problems(found, page) + _layout_problems(found, WIDTH)
     _screenshot(driver, page, WIDTH)
 
-    phone += _narrow_to(driver, PHONE)
+    phone += _resize_to(driver, PHONE)
     if not phone:
         phone += _layout_problems(_measure(driver, page, PHONE), PHONE)
     phone += [f"JavaScript console error at {PHONE} px: {m}" for m in _severe_console_entries(driver)]
     _screenshot(driver, page, PHONE)
 
     if found["animations"]:
-        desktop += _narrow_to(driver, WIDTH)
+        desktop += _resize_to(driver, WIDTH)
         desktop += _click_next_frames(driver)
     desktop += [f"JavaScript console error (after clicking): {m}" for m in _severe_console_entries(driver)]
     return {WIDTH: desktop, PHONE: phone}
