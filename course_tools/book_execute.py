@@ -19,12 +19,13 @@ Run ``python -m course_tools.book_execute [--jobs N]`` from the repository root;
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
 import sys
 import time
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +104,7 @@ def execute_book(root: Path, jobs: int = 2, cache: Path | None = None) -> list[E
     """Execute every notebook of the book ``jobs`` at a time into a fresh jupyter-cache at ``cache``.
 
     Raises ``RuntimeError`` naming the notebook (with its traceback) if one fails; the notebooks still
-    running are finished, the ones not started are not run.
+    running are finished (and not cached), the ones not started are not run.
     """
     import nbformat
     from jupyter_cache import get_cache
@@ -121,17 +122,19 @@ def execute_book(root: Path, jobs: int = 2, cache: Path | None = None) -> list[E
     store = get_cache(str(cache))
     done: list[Executed] = []
     initializer = _one_thread_per_kernel if jobs > 1 else None
+    queue = iter(notebooks)
     with ProcessPoolExecutor(max_workers=jobs, initializer=initializer) as pool:
-        # the longest pages first would pack better, but their lengths are not known before running them
-        pending: set[Future[Executed]] = {pool.submit(execute_one, p, root, timeout, allow_errors) for p in notebooks}
+        # at most `jobs` notebooks in flight, the next started only when one has succeeded, so a failure
+        # starts nothing more (the longest pages first would pack better, but their lengths are unknown)
+        pending: set[Future[Executed]] = set()
+        for path in itertools.islice(queue, jobs):
+            pending.add(pool.submit(execute_one, path, root, timeout, allow_errors))
         while pending:
-            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 run = future.result()
                 rel = run.path.relative_to(root)
                 if run.error is not None:
-                    for other in pending:
-                        other.cancel()
                     raise RuntimeError(f"{rel}: executing the notebook failed after {run.seconds:.1f} s:\n"
                                        f"{run.error}")
                 record = store.cache_notebook_bundle(
@@ -140,6 +143,8 @@ def execute_book(root: Path, jobs: int = 2, cache: Path | None = None) -> list[E
                     check_validity=False, overwrite=True)
                 print(f"{rel}: executed in {run.seconds:.1f} s (cache record {record.pk})", flush=True)
                 done.append(run)
+                for path in itertools.islice(queue, 1):
+                    pending.add(pool.submit(execute_one, path, root, timeout, allow_errors))
     return done
 
 

@@ -111,10 +111,12 @@ def test_a_second_run_starts_from_an_empty_cache(tmp_path):
 
 
 def test_a_failing_notebook_stops_the_run_and_names_the_notebook_and_the_error(tmp_path, capsys):
-    root = _book(tmp_path, {"good": _notebook(["x = 1"]),
-                            "bad": _notebook(["x = 1", "raise ValueError('planted failure')"])})
+    # one job: "bad" fails first, so "later" is never started (a run does not go on past a failure)
+    root = _book(tmp_path, {"bad": _notebook(["x = 1", "raise ValueError('planted failure')"]),
+                            "later": _notebook(["open('started', 'w').close()"])})
     with pytest.raises(RuntimeError, match=r"(?s)chapters/bad\.ipynb: executing the notebook failed.*planted failure"):
-        book_execute.execute_book(root, jobs=2)
+        book_execute.execute_book(root, jobs=1)
+    assert not (root / "chapters" / "started").exists()
     assert book_execute.main(["--root", str(root), "--jobs", "1"]) == 1
     assert "chapters/bad.ipynb" in capsys.readouterr().err
 
