@@ -184,10 +184,22 @@ def test_the_pdf_has_every_page_of_the_toc_and_every_figure():
         # ("diﬀerential" with U+FB00): NFKC turns them back into letters
         return "".join(re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKC", text).lower()))
 
-    text = words(" ".join(page.extract_text() or "" for page in reader.pages))
-    for part in chapter_map.chapter_entries(ROOT):
-        for entry in part.entries:
-            assert words(entry.title) in text, f"the PDF lacks the page {entry.docname} ({entry.title!r})"
+    # each page of the toc starts on the sheet its named destination (the contents sheet's link) points
+    # at, in reading order, and that sheet shows its title; only those sheets' text is extracted
+    from course_tools.book_pdf import anchor
+
+    sheets = {name.lstrip("/"): reader.get_destination_page_number(dest)
+              for name, dest in reader.named_destinations.items()}
+    entries = [e for part in chapter_map.chapter_entries(ROOT) for e in part.entries]
+    starts = []
+    for entry in entries:
+        assert anchor(entry.docname) in sheets, f"the PDF lacks the page {entry.docname} ({entry.title!r})"
+        start = sheets[anchor(entry.docname)]
+        assert words(entry.title) in words(reader.pages[start].extract_text() or ""), \
+            f"sheet {start + 1} of the PDF, where {entry.docname} starts, does not show its title {entry.title!r}"
+        starts.append(start)
+    assert starts == sorted(starts) and len(set(starts)) == len(starts), f"pages out of reading order: {starts}"
+    assert starts[-1] < len(reader.pages)
     figures = sum(len(re.findall(r"<figure\b[^>]*>\s*<a class=\"reference internal image-reference\"",
                                  _page(f"{e.docname}.html")))
                   for part in chapter_map.chapter_entries(ROOT) for e in part.entries)
