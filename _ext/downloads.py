@@ -7,6 +7,8 @@
 * **Executed notebook.** The theme's download menu offers the source notebook, which is stored without
   outputs. After the build, the notebooks myst-nb executed (``<build>/jupyter_execute``) are copied to
   ``_executed/`` beside the pages, and each chapter's download menu gets an "executed .ipynb" entry.
+  (When the outputs came from the build's jupyter-cache, ``make book``'s case, myst-nb's copy has none:
+  they are merged in from the cache.)
 * **PDF.** The download menu of every page links ``book.pdf`` at the site's root, which ``make pdf``
   writes there (the publishing workflow runs it before deploying).
 """
@@ -73,10 +75,37 @@ def _copy_executed(app: Sphinx, exception: Exception | None) -> None:
         return
     executed = Path(app.outdir).parent / "jupyter_execute"
     target = Path(app.outdir) / EXECUTED
+    cache = _execution_cache(app)
     for notebook in executed.rglob("*.ipynb") if executed.is_dir() else []:
         destination = target / notebook.relative_to(executed)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(notebook, destination)
+        if cache is None:
+            shutil.copyfile(notebook, destination)
+        else:
+            destination.write_text(_with_cached_outputs(cache, notebook), encoding="utf-8")
+
+
+def _execution_cache(app: Sphinx) -> Any:  # a jupyter_cache cache, or None
+    """The jupyter-cache the build read its pages' outputs from (``execute_notebooks: cache``), else None."""
+    config = getattr(app.env, "mystnb_config", None)  # myst-nb's settings, its cache path resolved
+    if config is None or config.execution_mode != "cache":
+        return None
+    from jupyter_cache import get_cache
+
+    return get_cache(config.execution_cache_path)
+
+
+def _with_cached_outputs(cache: Any, notebook: Path) -> str:
+    """``notebook`` (myst-nb's copy of a page, written without outputs when they came from the cache)
+    with the outputs of its cached run merged in, as JSON; unchanged when the cache has no run of it."""
+    import nbformat
+
+    node = nbformat.read(notebook, as_version=4)
+    try:
+        _, node = cache.merge_match_into_notebook(node)
+    except KeyError:
+        pass
+    return nbformat.writes(node)
 
 
 def setup(app: Sphinx) -> dict[str, object]:

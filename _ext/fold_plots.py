@@ -24,11 +24,12 @@ def fold_figure_cells(notebook: dict) -> int:
     for cell in notebook.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
-        metadata = cell.setdefault("metadata", {})
+        metadata = cell.get("metadata") or {}
         caption = ((metadata.get("mystnb") or {}).get("figure") or {}).get("caption")
-        tags = metadata.setdefault("tags", [])
+        tags = metadata.get("tags") or []
         if caption and KEEP_TAG not in tags and not _OTHER_HIDING & set(tags):
-            tags.append(FOLD_TAG)
+            # only a folded cell is changed (course_tools/book_execute.py caches the pages as read here)
+            cell["metadata"] = {**metadata, "tags": [*tags, FOLD_TAG]}
             folded += 1
     return folded
 

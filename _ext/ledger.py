@@ -43,7 +43,9 @@ def write_ledgers(app: Sphinx, exception: Exception | None) -> None:
     for old in target.glob("*.json"):
         old.unlink()
     for page in sorted(out.rglob("*.html")):
-        if FOLDER in page.parts:
+        # "_book_print.html" is `make pdf`'s assembly of every page (left in the output by an earlier
+        # build): not a page of the book
+        if FOLDER in page.parts or page.name.startswith("_"):
             continue
         try:
             records = extract(page.read_text(encoding="utf-8"))

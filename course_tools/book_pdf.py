@@ -6,7 +6,9 @@ ones a reader sees online. Steps:
 1. the article of every page of ``_toc.yml`` (front page first) is taken from the built HTML and the
    pages are concatenated, in reading order, into one print page ``chapters/_book_print.html`` (beside
    the chapters, so their relative links to images and styles hold; the front page's are rebased), each
-   page starting on a new sheet, with folded code and dropdowns opened;
+   page starting on a new sheet, with folded code and dropdowns opened, after a contents sheet that
+   links each page's title to its first sheet (the PDF's named destination ``print-<page>``, see
+   :func:`anchor`);
 2. headless Chromium (the one ``tests/book/test_browser.py`` uses, driven by selenium) opens it, waits until
    MathJax has typeset every formula, and prints it (``Page.printToPDF``, A4) to ``book.pdf`` at the root of
    the site, where every page's download menu links it (``_ext/downloads.py``).
@@ -28,6 +30,8 @@ PRINT_PAGE = "chapters/_book_print.html"
 PDF_NAME = "book.pdf"
 _ARTICLE = re.compile(r'<article class="bd-article"[^>]*>(.*?)</article>', re.DOTALL)
 _HEAD = re.compile(r"<head>(.*?)</head>", re.DOTALL)
+_H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.DOTALL)
+_HEADERLINK = re.compile(r'<a class="headerlink"[^>]*>.*?</a>', re.DOTALL)
 
 PRINT_CSS = """
 <style>
@@ -35,6 +39,7 @@ PRINT_CSS = """
   body { background: white; }
   .book-print-page { break-before: page; }
   .book-print-page:first-child { break-before: auto; }
+  .book-print-contents ul { list-style: none; padding-left: 0; font-size: 14px; line-height: 1.8; }
   .headerlink, .toggle-details__summary, .copybtn, .header-article, .prev-next-area { display: none !important; }
   details > *:not(summary) { display: block !important; }
   details.hide > summary, details.claims-ledger > summary { list-style: none; }
@@ -52,6 +57,19 @@ def toc_pages(root: Path) -> list[str]:
     return pages(root)
 
 
+def anchor(page: str) -> str:
+    """The id of a page's section in the print page, and so the PDF's named destination of its first sheet."""
+    return "print-" + page.replace("/", "-")
+
+
+def _title(article: str, path: Path) -> str:
+    """The inner HTML of the article's first ``<h1>``, without its permalink (math stays for MathJax)."""
+    found = _H1.search(article)
+    if found is None:
+        raise ValueError(f"{path}: no <h1> title in the article")
+    return _HEADERLINK.sub("", found.group(1)).strip()
+
+
 def _rebase(html: str, prefix: str) -> str:
     """Relative ``src``/``href`` of a page at the site's root, as seen from ``chapters/``."""
     if not prefix:
@@ -63,7 +81,8 @@ def _rebase(html: str, prefix: str) -> str:
 def print_page(site: Path, root: Path) -> Path:
     """Write the one-page print version of the book into the site; returns its path."""
     pages = toc_pages(root)
-    parts = []
+    parts: list[str] = []
+    contents: list[str] = []
     head = None
     for page in pages:
         path = site / f"{page}.html"
@@ -79,9 +98,15 @@ def print_page(site: Path, root: Path) -> Path:
         elif head is None:
             head = _HEAD.search(text).group(1)
         article = article.replace("<details ", "<details open ")
-        parts.append(f'<section class="book-print-page" data-page="{page}">{article}</section>')
+        contents.append(f'<li><a href="#{anchor(page)}">{_title(article, path)}</a></li>')
+        parts.append(f'<section class="book-print-page" id="{anchor(page)}" data-page="{page}">{article}</section>')
+    # a contents sheet whose links make Chromium write a named destination per page (tests find the
+    # pages by them) and let a reader jump to a chapter
+    contents_sheet = (f'<section class="book-print-page book-print-contents"><h1>Contents</h1>'
+                      f'<ul>{"".join(contents)}</ul></section>')
     html = (f"<!DOCTYPE html><html><head>{head or ''}{PRINT_CSS}</head><body>"
-            f'<main><article class="bd-article" role="main">{"".join(parts)}</article></main></body></html>')
+            f'<main><article class="bd-article" role="main">{contents_sheet}{"".join(parts)}</article></main>'
+            "</body></html>")
     target = site / PRINT_PAGE
     target.write_text(html, encoding="utf-8")
     return target

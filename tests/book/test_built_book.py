@@ -35,7 +35,9 @@ def test_index_shows_the_preface_and_links_notation_and_bibliography():
 def test_math_is_typeset_offline_by_the_mathjax_copy_in_the_book():
     page = _page("chapters/notation.html")
     assert re.search(r"\\\(|\\\[|class=\"math", page), "no math found on the notation page"
-    assert 'src="../_static/mathjax/tex-chtml.js"' in page, "MathJax must come from the book, not a CDN"
+    # (a build over an earlier one finds the file in _static and adds Sphinx's "?v=<checksum>")
+    assert re.search(r'src="\.\./_static/mathjax/tex-chtml\.js(\?v=[0-9a-f]+)?"', page), \
+        "MathJax must come from the book, not a CDN"
     assert (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file()
     assert (HTML / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
 
@@ -132,6 +134,22 @@ def test_every_notebook_page_has_a_ledger_of_passing_claims_that_rule_out_wrong_
                 assert r["distance"] > 0, f"{notebook.name}: {c['statement']!r}'s bound passes {r['name']!r}"
 
 
+def test_every_notebook_was_executed_once_for_this_build():
+    """`make book` executes the pages into the build's jupyter-cache (course_tools.book_execute) and the
+    build only reads them: a page whose cached run the build failed to match (say, a new ``source-read``
+    rule in _ext changed its cells' metadata) is executed a second time, one page at a time."""
+    from jupyter_cache import get_cache
+
+    from course_tools.book_execute import book_notebooks
+
+    cache = HTML.parent / ".jupyter_cache"
+    assert cache.is_dir(), f"no jupyter-cache beside the build ({cache}): build it with `make book`"
+    runs: dict[str, int] = {}
+    for record in get_cache(str(cache)).list_cache_records():
+        runs[Path(record.uri).name] = runs.get(Path(record.uri).name, 0) + 1
+    assert runs == {p.name: 1 for p in book_notebooks(ROOT)}, runs
+
+
 def test_the_front_page_map_links_every_page_of_the_toc_with_its_reading_time():
     import sys
 
@@ -166,10 +184,22 @@ def test_the_pdf_has_every_page_of_the_toc_and_every_figure():
         # ("diﬀerential" with U+FB00): NFKC turns them back into letters
         return "".join(re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKC", text).lower()))
 
-    text = words(" ".join(page.extract_text() or "" for page in reader.pages))
-    for part in chapter_map.chapter_entries(ROOT):
-        for entry in part.entries:
-            assert words(entry.title) in text, f"the PDF lacks the page {entry.docname} ({entry.title!r})"
+    # each page of the toc starts on the sheet its named destination (the contents sheet's link) points
+    # at, in reading order, and that sheet shows its title; only those sheets' text is extracted
+    from course_tools.book_pdf import anchor
+
+    sheets = {name.lstrip("/"): reader.get_destination_page_number(dest)
+              for name, dest in reader.named_destinations.items()}
+    entries = [e for part in chapter_map.chapter_entries(ROOT) for e in part.entries]
+    starts = []
+    for entry in entries:
+        assert anchor(entry.docname) in sheets, f"the PDF lacks the page {entry.docname} ({entry.title!r})"
+        start = sheets[anchor(entry.docname)]
+        assert words(entry.title) in words(reader.pages[start].extract_text() or ""), \
+            f"sheet {start + 1} of the PDF, where {entry.docname} starts, does not show its title {entry.title!r}"
+        starts.append(start)
+    assert starts == sorted(starts) and len(set(starts)) == len(starts), f"pages out of reading order: {starts}"
+    assert starts[-1] < len(reader.pages)
     figures = sum(len(re.findall(r"<figure\b[^>]*>\s*<a class=\"reference internal image-reference\"",
                                  _page(f"{e.docname}.html")))
                   for part in chapter_map.chapter_entries(ROOT) for e in part.entries)

@@ -46,8 +46,13 @@ def test_the_workflow_builds_tests_and_deploys_the_html_to_pages():
 
 def test_the_makefile_test_target_prints_the_pdf_that_the_built_book_test_reads():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    build_check = makefile.split("build-check: env", 1)[1].split("\n\n", 1)[0]
-    assert "course_tools.book_pdf" in build_check
+
+    def recipe(target: str) -> str:
+        return makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
+
+    assert "test-built" in recipe("test").split("\n", 2)[1], "make test runs the built-page checks"
+    assert recipe("test-built").startswith(" test-pdf") and "test_built_book.py" in recipe("test-built")
+    assert recipe("test-pdf").startswith(" test-book") and "course_tools.book_pdf" in recipe("test-pdf")
     assert "\npdf: env" in makefile and "\ncolab: env" in makefile
 
 
