@@ -4,21 +4,32 @@
 // tests/book/test_browser.py.
 (function () {
   const MIN_SCALE = 0.6;  // tests/book/test_browser.py's MIN_MATH_SCALE
+  // Every pass measures all displays (one layout of the page) before it resizes any (reading a size
+  // after a write forces a new layout: per display, that was up to four layouts each on a long page).
   function fit() {
-    for (const el of document.querySelectorAll('mjx-container[display="true"]')) {
+    const displays = Array.from(document.querySelectorAll('mjx-container[display="true"]'), (el) => {
       if (el.dataset.courseFont === undefined) el.dataset.courseFont = el.style.fontSize || '100%';
       const base = parseFloat(el.dataset.courseFont) || 100;
       el.style.fontSize = base + '%';
-      // the room is the parent's (a tagged display can make the container itself wider than the column)
-      const room = () => Math.min(el.clientWidth, el.parentElement ? el.parentElement.clientWidth : el.clientWidth);
-      const need = () => Math.max(el.scrollWidth, el.getBoundingClientRect().width);
-      let scale = 1;
-      for (let i = 0; i < 4 && need() > room() + 1 && room() > 0; i++) {
-        scale = Math.max(MIN_SCALE, scale * room() / need() * 0.99);
-        el.style.fontSize = (base * scale).toFixed(1) + '%';
-        if (scale === MIN_SCALE) break;
-      }
-      if (scale < 1) el.dataset.courseScale = scale.toFixed(3); else delete el.dataset.courseScale;
+      return { el, base, scale: 1, done: false };
+    });
+    // the room is the parent's (a tagged display can make the container itself wider than the column)
+    const room = (el) => Math.min(el.clientWidth, el.parentElement ? el.parentElement.clientWidth : el.clientWidth);
+    const need = (el) => Math.max(el.scrollWidth, el.getBoundingClientRect().width);
+    for (let i = 0; i < 4; i++) {
+      const open = displays.filter((d) => !d.done);
+      const sizes = open.map((d) => [room(d.el), need(d.el)]);
+      open.forEach((d, k) => {
+        const [r, n] = sizes[k];
+        if (!(n > r + 1 && r > 0)) { d.done = true; return; }
+        d.scale = Math.max(MIN_SCALE, d.scale * r / n * 0.99);
+        d.el.style.fontSize = (d.base * d.scale).toFixed(1) + '%';
+        if (d.scale === MIN_SCALE) d.done = true;
+      });
+      if (displays.every((d) => d.done)) break;
+    }
+    for (const d of displays) {
+      if (d.scale < 1) d.el.dataset.courseScale = d.scale.toFixed(3); else delete d.el.dataset.courseScale;
     }
   }
   function whenTypeset() {
