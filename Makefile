@@ -18,7 +18,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints-book.txt | cksum | cut -d' ' -f1)
 JOBS   ?= 2
 
-.PHONY: book pdf colab test env lint unit nbval build-check test-book test-pdf test-built browser test-browser seeds robustness exercises clean benchmark
+.PHONY: book pdf colab test env lint unit nbval build-check test-alone test-unit test-book test-pdf test-built browser test-browser seeds robustness exercises clean benchmark
 
 $(STAMP): pyproject.toml constraints-book.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,15 +31,16 @@ env: $(STAMP)
 
 # The build records when it started in _build/html/.build-started once it succeeds; the browser test
 # refuses a build older than any of its sources (tests/book/test_browser.py).
-# The notebooks are executed $(JOBS) at a time into the build's cache first (course_tools/book_execute.py);
-# the build then reads every page's outputs from there.
+# The notebooks are executed into the build's cache first (course_tools/book_execute.py): the pages whose
+# timings are their subject alone, the others $(JOBS) at a time; the build then reads every page's
+# outputs from there. $(call BUILD_BOOK,PHASE): all, or rest (after `book_execute --phase alone`).
 BUILD_BOOK = rm -f _build/html/.build-started && started=$$(date +%s.%N) \
-	&& $(PY) -m course_tools.book_execute --jobs $(JOBS) \
+	&& $(PY) -m course_tools.book_execute --jobs $(JOBS) --phase $(1) \
 	&& $(VENV)/bin/jupyter-book build . --all -W -n --keep-going \
 	&& echo $$started > _build/html/.build-started
 
 book: env
-	$(BUILD_BOOK)
+	$(call BUILD_BOOK,all)
 
 # The parts run side by side, each printing its output whole when it ends: the unit tests beside the
 # book build (which executes $(JOBS) notebooks at a time), then, once the book is built, its PDF and the
@@ -47,7 +48,12 @@ book: env
 # at once keep a 2-core machine busy while a part that waits (a sandboxed submission's time limit,
 # Chromium's rendering) leaves its core to the others.
 test: env
-	@$(MAKE) --no-print-directory -j4 --output-sync=target lint unit test-built test-browser
+	@$(MAKE) --no-print-directory -j4 --output-sync=target lint test-unit test-built test-browser
+
+# First, with nothing beside them, the pages whose timings are their subject (chapters 7 and 8); the unit
+# tests and the rest of the book start when they are done.
+test-alone: env
+	rm -f _build/html/.build-started && $(PY) -m course_tools.book_execute --phase alone
 
 # The PDF is printed from the HTML build (same numbers, figures and equation numbers); builds the book first if needed.
 pdf: env
@@ -63,8 +69,13 @@ lint: env
 
 # One thread per worker: with two workers on two cores, torch's default threading oversubscribes the CPU
 # (the notebooks then run several times slower).
+UNIT_TESTS = OMP_NUM_THREADS=1 $(PY) -m pytest tests -n $(JOBS) --dist loadgroup -p no:cacheprovider --durations=15
+
 unit: env
-	OMP_NUM_THREADS=1 $(PY) -m pytest tests -n $(JOBS) --dist loadgroup -p no:cacheprovider --durations=15
+	$(UNIT_TESTS)
+
+test-unit: test-alone
+	$(UNIT_TESTS)
 
 # Not part of `make test` (the book build executes the chapters, the unit tests the exercise sources):
 # every chapter and exercise source under nbval, on the CPU.
@@ -76,8 +87,8 @@ nbval: env
 # the built pages are checked (Colab buttons, math, pages).
 build-check: test-built
 
-test-book: env
-	$(BUILD_BOOK)
+test-book: test-alone
+	$(call BUILD_BOOK,rest)
 
 test-pdf: test-book
 	$(PY) -m course_tools.book_pdf _build/html

@@ -5,6 +5,9 @@ machine idles for most of the build. This tool executes every notebook of ``_toc
 at a time (each kernel on one thread: two two-threaded kernels on two cores only get in each other's
 way), and stores each executed notebook in the build's jupyter-cache (``_build/.jupyter_cache``). The
 build (``execute_notebooks: cache`` in ``_config.yml``) then takes every page's outputs from there.
+A page whose timings are its subject (notebook metadata ``"course": {"execute": "alone"}``) is executed
+first, on its own, with torch's own thread count: its times are the machine's, not the machine's while
+another notebook runs beside it (``make test`` starts its other parts only after these pages, too).
 
 The cache is emptied first, so every notebook is executed on every ``make book``, as before: outputs never
 come from an older run (jupyter-cache keys a notebook by its code cells only, so a change to
@@ -25,6 +28,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,28 +104,61 @@ def _one_thread_per_kernel() -> None:
         os.environ[name] = "1"
 
 
-def execute_book(root: Path, jobs: int = 2, cache: Path | None = None) -> list[Executed]:
-    """Execute every notebook of the book ``jobs`` at a time into a fresh jupyter-cache at ``cache``.
+def runs_alone(path: Path) -> bool:
+    """Whether the notebook asks to be executed with the machine to itself (its timings are its point).
+
+    Set in the notebook's metadata: ``"course": {"execute": "alone"}`` (chapter 7 times optimizer steps
+    and reasons about the times; chapter 8 compares step times).
+    """
+    metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata") or {}
+    return (metadata.get("course") or {}).get("execute") == "alone"
+
+
+PHASES = ("all", "alone", "rest")
+
+
+def execute_book(root: Path, jobs: int = 2, cache: Path | None = None, phase: str = "all") -> list[Executed]:
+    """Execute the book's notebooks into the build's jupyter-cache at ``cache``.
+
+    ``phase="all"``: empty the cache, execute the notebooks that run alone (:func:`runs_alone`) one at a
+    time with torch's own thread count, then the others ``jobs`` at a time, one thread each.
+    ``"alone"`` does the first half (emptying the cache), ``"rest"`` the second (keeping what is cached),
+    so that ``make test`` can start its other parts only once the timed pages are done.
 
     Raises ``RuntimeError`` naming the notebook (with its traceback) if one fails; the notebooks still
     running are finished (and not cached), the ones not started are not run.
     """
-    import nbformat
-    from jupyter_cache import get_cache
-    from jupyter_cache.base import CacheBundleIn
-
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
     root = root.resolve()
     cache = root / CACHE if cache is None else cache
     notebooks = book_notebooks(root)
     if not notebooks:
         raise FileNotFoundError(f"no notebook pages in {root / '_toc.yml'}")
     timeout, allow_errors = execution_settings(root)
-    shutil.rmtree(cache, ignore_errors=True)  # every page is executed again, as with execute_notebooks: force
+    if phase in ("all", "alone"):
+        shutil.rmtree(cache, ignore_errors=True)  # every page is executed again, as with execute_notebooks: force
+    alone = [p for p in notebooks if runs_alone(p)]
+    rest = [p for p in notebooks if p not in alone]
+    done: list[Executed] = []
+    if phase in ("all", "alone"):
+        done += _execute(alone, root, cache, 1, None, timeout, allow_errors, "alone")
+    if phase in ("all", "rest"):
+        done += _execute(rest, root, cache, jobs, _one_thread_per_kernel if jobs > 1 else None, timeout,
+                         allow_errors, f"{jobs} at a time")
+    return done
+
+
+def _execute(notebooks: list[Path], root: Path, cache: Path, jobs: int, initializer: Callable[[], None] | None,
+             timeout: float | None, allow_errors: bool, how: str) -> list[Executed]:
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
     store = get_cache(str(cache))
     done: list[Executed] = []
-    initializer = _one_thread_per_kernel if jobs > 1 else None
     queue = iter(notebooks)
     with ProcessPoolExecutor(max_workers=jobs, initializer=initializer) as pool:
         # at most `jobs` notebooks in flight, the next started only when one has succeeded, so a failure
@@ -141,7 +178,7 @@ def execute_book(root: Path, jobs: int = 2, cache: Path | None = None) -> list[E
                     CacheBundleIn(nbformat.reads(run.notebook, as_version=4), str(run.path),
                                   data={"execution_seconds": run.seconds}),
                     check_validity=False, overwrite=True)
-                print(f"{rel}: executed in {run.seconds:.1f} s (cache record {record.pk})", flush=True)
+                print(f"{rel}: executed in {run.seconds:.1f} s ({how}; cache record {record.pk})", flush=True)
                 done.append(run)
                 for path in itertools.islice(queue, 1):
                     pending.add(pool.submit(execute_one, path, root, timeout, allow_errors))
@@ -153,18 +190,21 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=2, help="notebooks executed at once (default 2)")
     parser.add_argument("--root", type=Path, default=Path("."), help="the repository root (default: .)")
+    parser.add_argument("--phase", choices=PHASES, default="all",
+                        help="all (default); alone: empty the cache and execute only the notebooks that run "
+                             "alone; rest: the others, keeping the cache")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
     started = time.monotonic()
     try:
-        runs = execute_book(args.root, args.jobs)
+        runs = execute_book(args.root, args.jobs, phase=args.phase)
     except (RuntimeError, FileNotFoundError) as err:
         print(f"course_tools.book_execute: {err}", file=sys.stderr)
         return 1
     total = sum(r.seconds for r in runs)
     print(f"executed {len(runs)} notebooks ({total:.0f} s of execution) in {time.monotonic() - started:.0f} s "
-          f"with {args.jobs} at a time")
+          f"(phase {args.phase}, {args.jobs} at a time beside the ones run alone)")
     return 0
 
 

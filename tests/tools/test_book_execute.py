@@ -101,6 +101,39 @@ def test_every_notebook_is_cached_with_its_outputs_and_the_build_would_match_it(
         cache.match_cache_notebook(raw)
 
 
+def test_a_page_that_runs_alone_runs_first_with_the_threads_it_inherits_and_make_test_splits_the_phases(
+        tmp_path, monkeypatch):
+    import os
+
+    from jupyter_cache import get_cache
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    # (the two pages' code differs: jupyter-cache keys a run by its code, so two equal pages share a record)
+    timed = _notebook(["import os\nprint(os.environ.get('OMP_NUM_THREADS'))  # timed"])
+    timed["metadata"]["course"] = {"execute": "alone"}
+    root = _book(tmp_path, {"first": _notebook(["import os\nprint(os.environ.get('OMP_NUM_THREADS'))"]),
+                            "timed": timed})
+    assert [book_execute.runs_alone(root / "chapters" / f"{n}.ipynb") for n in ("first", "timed")] == [False, True]
+    runs = book_execute.execute_book(root, jobs=2)
+    assert [r.path.stem for r in runs] == ["timed", "first"]  # the timed page before the others
+    outputs = {r.path.stem: "".join(json.loads(r.notebook)["cells"][0]["outputs"][0]["text"]) for r in runs}
+    assert outputs == {"timed": "2\n", "first": "1\n"}
+    assert os.environ["OMP_NUM_THREADS"] == "2"  # the workers' one-thread setting stays in the workers
+    # make test: phase "alone" empties the cache and runs only the timed page; "rest" adds the others
+    assert [r.path.stem for r in book_execute.execute_book(root, jobs=2, phase="alone")] == ["timed"]
+    # (each check opens the cache afresh: an open one can keep reading what it saw first)
+    assert len(get_cache(str(root / book_execute.CACHE)).list_cache_records()) == 1
+    assert [r.path.stem for r in book_execute.execute_book(root, jobs=2, phase="rest")] == ["first"]
+    assert len(get_cache(str(root / book_execute.CACHE)).list_cache_records()) == 2
+    with pytest.raises(ValueError, match="phase must be one of"):
+        book_execute.execute_book(root, jobs=1, phase="later")
+
+
+def test_the_pages_that_time_steps_run_alone():
+    assert {p.stem for p in book_execute.book_notebooks(ROOT) if book_execute.runs_alone(p)} == {
+        "07_cost_of_a_step", "08_after_adam"}
+
+
 def test_a_second_run_starts_from_an_empty_cache(tmp_path):
     from jupyter_cache import get_cache
 
