@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     total = sum(r.seconds for r in runs)
     print(f"executed {len(runs)} notebooks ({total:.0f} s of execution) in {time.monotonic() - started:.0f} s "
-          f"(phase {args.phase}, {args.jobs} at a time beside the ones run alone)")
+          f"(phase {args.phase}: the timed pages alone, the others {args.jobs} at a time)")
     return 0
 
 
