@@ -24,6 +24,7 @@ import argparse
 import base64
 import re
 import sys
+from html import escape as html_escape
 from pathlib import Path
 
 PRINT_PAGE = "chapters/_book_print.html"
@@ -55,6 +56,13 @@ def toc_pages(root: Path) -> list[str]:
     from course_tools.colab_edition import toc_pages as pages
 
     return pages(root)
+
+
+def _book_title(root: Path) -> str:
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) if (root / "_config.yml").is_file() else {}
+    return str((config or {}).get("title") or "The book")
 
 
 def anchor(page: str) -> str:
@@ -104,7 +112,11 @@ def print_page(site: Path, root: Path) -> Path:
     # pages by them) and let a reader jump to a chapter
     contents_sheet = (f'<section class="book-print-page book-print-contents"><h1>Contents</h1>'
                       f'<ul>{"".join(contents)}</ul></section>')
-    html = (f"<!DOCTYPE html><html><head>{head or ''}{PRINT_CSS}</head><body>"
+    # the PDF's title (its metadata, a reader's window title) is the book's, not the first chapter's
+    title = _book_title(root)
+    head = re.sub(r"<title>.*?</title>", lambda _: f"<title>{html_escape(title)}</title>", head or "",
+                  count=1, flags=re.DOTALL)
+    html = (f"<!DOCTYPE html><html><head>{head}{PRINT_CSS}</head><body>"
             f'<main><article class="bd-article" role="main">{contents_sheet}{"".join(parts)}</article></main>'
             "</body></html>")
     target = site / PRINT_PAGE

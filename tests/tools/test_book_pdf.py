@@ -19,6 +19,7 @@ def _page(title: str, body: str = "<p>text</p>") -> str:
 def _site(tmp_path: Path, h1: bool = True) -> tuple[Path, Path]:
     root, site = tmp_path / "root", tmp_path / "site"
     (root / "chapters").mkdir(parents=True)
+    (root / "_config.yml").write_text('title: "Optimizers & more"\n')
     (root / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: chapters/one\n"
                                    "  - file: chapters/two\n")
     (site / "chapters").mkdir(parents=True)
@@ -39,6 +40,7 @@ def test_the_print_page_has_a_contents_sheet_linking_every_page_in_reading_order
     ids = [html.index(f'id="{anchor(p)}"') for p in ("index", "chapters/one", "chapters/two")]
     assert ids == sorted(ids) and html.index("book-print-contents") < ids[0]
     assert 'src="../_images/a.png"' in html  # the front page's links rebased for chapters/
+    assert "<title>Optimizers &amp; more</title>" in html and "<title>1. First" not in html  # the book's title
 
 
 def test_a_page_without_a_title_or_not_built_is_refused_with_its_path(tmp_path):
